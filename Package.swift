@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "chkflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chkflow", targets: ["chkflow"])
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "ChkflowCore", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "PlaybookYAML", dependencies: ["CYAML"]),
+        .target(name: "Playbook", dependencies: ["ChkflowCore", "PlaybookYAML"]),
+        .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl"]),
+        .target(name: "Engine", dependencies: ["ChkflowCore", "Playbook", "ManagementAPI"]),
+        .target(name: "Results", dependencies: ["ChkflowCore", "Engine", "Playbook"]),
+        .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML"]),
+        .target(
+            name: "ChkflowCLI",
+            dependencies: [
+                "ChkflowCore", "PlaybookYAML", "Playbook", "ManagementAPI", "Engine", "Results",
+                "Simulator",
+            ]
+        ),
+        .executableTarget(name: "chkflow", dependencies: ["ChkflowCLI"]),
+        .testTarget(name: "ChkflowCoreTests", dependencies: ["ChkflowCore"]),
+        .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML"]),
+        .testTarget(name: "PlaybookTests", dependencies: ["Playbook", "PlaybookYAML"]),
+        .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results", "Engine", "Playbook"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "ChkflowCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ChkflowCore"]),
+    ]
+)

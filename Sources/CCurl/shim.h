@@ -1,0 +1,27 @@
+#ifndef CHKFLOW_CCURL_SHIM_H
+#define CHKFLOW_CCURL_SHIM_H
+#include <curl/curl.h>
+
+/* curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call; these typed
+   wrappers are the only way in. */
+static inline CURLcode chk_setopt_long(CURL *h, CURLoption o, long v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode chk_setopt_ptr(CURL *h, CURLoption o, const void *v) {
+    return curl_easy_setopt(h, o, v);
+}
+static inline CURLcode chk_setopt_write(CURL *h, CURLoption o,
+    size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(h, o, f);
+}
+static inline CURLcode chk_setopt_xferinfo(CURL *h,
+    int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
+    return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
+}
+static inline CURLcode chk_getinfo_long(CURL *h, CURLINFO i, long *v) {
+    return curl_easy_getinfo(h, i, v);
+}
+static inline CURLcode chk_getinfo_ptr(CURL *h, CURLINFO i, char **v) {
+    return curl_easy_getinfo(h, i, v);
+}
+#endif
