@@ -1,0 +1,25 @@
+/// The time source of task waits and rate budgets, so that tests can run them without waiting.
+public protocol APIClock: Sendable {
+    /// Seconds since an arbitrary fixed point; never goes backwards.
+    func now() -> Double
+    /// Suspends for the given number of seconds; throws `CancellationError` when cancelled.
+    func sleep(seconds: Double) async throws
+}
+
+/// The real clock: monotonic time, and `Task.sleep`.
+public struct SystemClock: APIClock {
+    private let origin = ContinuousClock.now
+
+    public init() {}
+
+    public func now() -> Double {
+        let elapsed = ContinuousClock.now - origin
+        let (seconds, attoseconds) = elapsed.components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+
+    public func sleep(seconds: Double) async throws {
+        guard seconds > 0 else { return try Task.checkCancellation() }
+        try await Task.sleep(for: .seconds(seconds))
+    }
+}

@@ -1,0 +1,312 @@
+internal import CCurl
+import Dispatch
+import Synchronization
+
+/// libcurl's process-wide set-up, done once before the first handle is made.
+///
+/// A Swift global is initialised exactly once, under a lock, so two sessions starting at the
+/// same time cannot both run `curl_global_init` (which is not thread-safe by itself).
+private let curlGlobalReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+
+/// One POST as the transport sends it.
+struct HTTPRequest: Sendable {
+    var url: String
+    var body: [UInt8]
+    var headers: [String]
+    /// Open a new connection rather than reuse one, so that libcurl never re-sends the request
+    /// by itself on a reused connection that turns out to be dead.
+    var freshConnection = false
+}
+
+/// What came back for one POST.
+struct HTTPReply: Sendable {
+    var status: Int
+    var body: [UInt8]
+    /// Connections libcurl opened for this request: 0 when it reused the session's connection.
+    var newConnections: Int
+}
+
+/// Why a POST produced no HTTP reply.
+struct TransportFailure: Error, Sendable {
+    var kind: APIError.Kind
+    var message: String
+    var requestMayHaveReachedServer: Bool
+}
+
+/// How a transport verifies the server and how long it waits.
+struct TransportSettings: Sendable {
+    var tls: TLSPolicy
+    var connectTimeout: Double
+    var requestTimeout: Double
+    var userAgent: String
+    /// Skip proxies from the environment, for a server on this machine.
+    var noProxy: Bool
+    /// A libcurl `PINNEDPUBLICKEY` value (`sha256//<base64>`) every connection must match.
+    var pinnedPublicKey: String?
+}
+
+/// The largest reply body accepted; a management server's replies are far smaller, and a
+/// limit keeps a misbehaving peer from filling memory.
+let maximumReplyBytes = 64 << 20
+
+/// A libcurl easy handle kept for the whole session, so that every call goes over the same
+/// kept-alive connection, driven through a multi handle on a serial queue of its own.
+///
+/// `curl_multi_perform` and `curl_multi_poll` block, so they run on `queue`, never on Swift's
+/// cooperative threads. Cancelling the calling task sets the transfer's flag and wakes the poll
+/// with `curl_multi_wakeup`, the one libcurl call that is safe from any thread; the loop then
+/// removes the handle, which aborts the transfer at once.
+final class CurlTransport: @unchecked Sendable {
+    // @unchecked Sendable: `easy`, `multi` and `errorBuffer` are touched only from blocks on
+    // the serial `queue` (and in deinit, when no block can be running because each holds a
+    // reference to self); the only call from other threads is `curl_multi_wakeup`, which
+    // libcurl documents as thread-safe. `settings` is immutable after init.
+    private let easy: UnsafeMutableRawPointer
+    private let multi: UnsafeMutableRawPointer
+    /// libcurl writes a failure's detail here; CURL_ERROR_SIZE bytes owned by this object and
+    /// freed in deinit, after the handle that points at it is gone.
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let queue: DispatchQueue
+    let settings: TransportSettings
+
+    init?(settings: TransportSettings, label: String = "chkflow.curl") {
+        guard curlGlobalReady, let easy = curl_easy_init() else { return nil }
+        guard let multi = curl_multi_init() else {
+            curl_easy_cleanup(easy)
+            return nil
+        }
+        self.easy = easy
+        self.multi = multi
+        self.settings = settings
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        queue = DispatchQueue(label: label)
+        configure()
+    }
+
+    deinit {
+        curl_multi_cleanup(multi)
+        curl_easy_cleanup(easy)
+        errorBuffer.deallocate()
+    }
+
+    private func configure() {
+        chk_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        chk_setopt_long(easy, CURLOPT_POST, 1)
+        chk_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        chk_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        chk_setopt_long(easy, CURLOPT_NOPROGRESS, 0)
+        chk_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(settings.connectTimeout))
+        chk_setopt_long(easy, CURLOPT_TIMEOUT_MS, milliseconds(settings.requestTimeout))
+        chk_setopt_ptr(easy, CURLOPT_USERAGENT, settings.userAgent)
+        chk_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        chk_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
+        chk_setopt_xferinfo(easy, curlProgressCallback)
+        if settings.noProxy { chk_setopt_ptr(easy, CURLOPT_PROXY, "") }
+        configureTLS()
+    }
+
+    private func configureTLS() {
+        switch settings.tls {
+        case .system:
+            break
+        case .caFile(let path):
+            chk_setopt_ptr(easy, CURLOPT_CAINFO, path)
+            chk_setopt_ptr(easy, CURLOPT_CAPATH, nil)
+        case .fingerprint, .insecure:
+            // A pinned certificate replaces chain and name checks; see docs/client.md.
+            chk_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
+            chk_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if let pin = settings.pinnedPublicKey {
+            chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, pin)
+        }
+    }
+
+    /// Sends one POST and waits for the whole reply without blocking the caller's thread.
+    func post(_ request: HTTPRequest) async throws -> HTTPReply {
+        let control = TransferControl()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try self.perform(request, control) })
+                }
+            }
+        } onCancel: {
+            control.cancel()
+            self.wakeUp()
+        }
+    }
+
+    private func wakeUp() { curl_multi_wakeup(multi) }
+
+    /// Runs on `queue` only.
+    private func perform(_ request: HTTPRequest, _ control: TransferControl) throws -> HTTPReply {
+        if control.isCancelled { throw CancellationError() }
+        let sink = ReplySink()
+        var headers: UnsafeMutablePointer<curl_slist>?
+        for header in request.headers { headers = curl_slist_append(headers, header) }
+        defer { curl_slist_free_all(headers) }
+
+        chk_setopt_ptr(easy, CURLOPT_URL, request.url)
+        chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, headers)
+        chk_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
+        request.body.withUnsafeBytes { bytes in
+            // COPYPOSTFIELDS copies the bytes, so the pointer need not outlive this call.
+            _ = chk_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, bytes.baseAddress)
+        }
+        chk_setopt_long(easy, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0)
+        errorBuffer[0] = 0
+
+        // The callbacks get unretained pointers to `sink` and `control`; withExtendedLifetime
+        // keeps both alive until the transfer has ended and the pointers are cleared.
+        let code = withExtendedLifetime((sink, control)) {
+            chk_setopt_ptr(easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
+            chk_setopt_ptr(
+                easy,
+                CURLOPT_XFERINFODATA,
+                Unmanaged.passUnretained(control).toOpaque()
+            )
+            defer {
+                chk_setopt_ptr(easy, CURLOPT_WRITEDATA, nil)
+                chk_setopt_ptr(easy, CURLOPT_XFERINFODATA, nil)
+                chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, nil)
+            }
+            return runTransfer(control)
+        }
+        return try reply(for: code, sink: sink, control: control)
+    }
+
+    /// Drives the easy handle through the multi handle until it finishes or is cancelled.
+    private func runTransfer(_ control: TransferControl) -> CURLcode? {
+        curl_multi_add_handle(multi, easy)
+        defer { curl_multi_remove_handle(multi, easy) }
+        var running: Int32 = 1
+        while !control.isCancelled {
+            guard curl_multi_perform(multi, &running) == CURLM_OK else { return CURLE_FAILED_INIT }
+            if running == 0 { break }
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        if control.isCancelled, running != 0 { return nil }
+        var queued: Int32 = 0
+        var result = CURLE_OK
+        while let message = curl_multi_info_read(multi, &queued) {
+            if message.pointee.msg == CURLMSG_DONE { result = message.pointee.data.result }
+        }
+        return result
+    }
+
+    private func reply(
+        for code: CURLcode?,
+        sink: ReplySink,
+        control: TransferControl
+    ) throws
+        -> HTTPReply
+    {
+        guard let code else { throw CancellationError() }
+        if code == CURLE_ABORTED_BY_CALLBACK, control.isCancelled { throw CancellationError() }
+        guard code == CURLE_OK else { throw failure(for: code, sink: sink) }
+        return HTTPReply(
+            status: Int(longInfo(CURLINFO_RESPONSE_CODE)),
+            body: sink.bytes,
+            newConnections: Int(longInfo(CURLINFO_NUM_CONNECTS))
+        )
+    }
+
+    private func longInfo(_ info: CURLINFO) -> Int {
+        var value = 0
+        chk_getinfo_long(easy, info, &value)
+        return value
+    }
+
+    private func failure(for code: CURLcode, sink: ReplySink) -> TransportFailure {
+        let detail = String(cString: errorBuffer)
+        let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let requestSent = longInfo(CURLINFO_REQUEST_SIZE) > 0
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
+            return TransportFailure(
+                kind: .transport,
+                message: "could not connect: " + text,
+                requestMayHaveReachedServer: false
+            )
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CONNECT_ERROR,
+            CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR,
+            CURLE_SSL_CRL_BADFILE:
+            return TransportFailure(
+                kind: .tls,
+                message: "the server's certificate was not accepted: " + text,
+                requestMayHaveReachedServer: false
+            )
+        case CURLE_OPERATION_TIMEDOUT:
+            return TransportFailure(
+                kind: .transport,
+                message: "timed out: " + text,
+                requestMayHaveReachedServer: requestSent
+            )
+        case CURLE_WRITE_ERROR where sink.overflowed:
+            return TransportFailure(
+                kind: .invalidReply,
+                message: "the reply is larger than \(maximumReplyBytes >> 20) MiB",
+                requestMayHaveReachedServer: true
+            )
+        default:
+            return TransportFailure(
+                kind: .transport,
+                message: text,
+                requestMayHaveReachedServer: requestSent
+            )
+        }
+    }
+
+    private func milliseconds(_ seconds: Double) -> Int {
+        seconds <= 0 ? 0 : max(1, Int((seconds * 1000).rounded()))
+    }
+}
+
+/// The cancel flag of one transfer, shared between the task that waits and the curl thread.
+final class TransferControl: Sendable {
+    private let cancelled = Atomic<Bool>(false)
+    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+    func cancel() { cancelled.store(true, ordering: .releasing) }
+}
+
+/// Collects the reply body; used only on the transport's queue during one transfer.
+private final class ReplySink {
+    var bytes: [UInt8] = []
+    var overflowed = false
+}
+
+/// libcurl's write callback: appends a chunk of the body to the `ReplySink` behind `context`.
+private let curlWriteCallback:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        data,
+        size,
+        count,
+        context in
+        guard let context else { return 0 }
+        // `context` is the unretained ReplySink that perform() keeps alive for the transfer.
+        let sink = Unmanaged<ReplySink>.fromOpaque(context).takeUnretainedValue()
+        let length = size * count
+        guard sink.bytes.count + length <= maximumReplyBytes else {
+            sink.overflowed = true
+            return 0
+        }
+        if let data, length > 0 {
+            // `data` points at `length` bytes that libcurl owns for the duration of this call.
+            data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                sink.bytes.append(contentsOf: UnsafeBufferPointer(start: bytes, count: length))
+            }
+        }
+        return length
+    }
+
+/// libcurl's progress callback: a non-zero answer aborts the transfer once it is cancelled.
+private let curlProgressCallback:
+    @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
+        -> Int32 = { context, _, _, _, _ in
+            guard let context else { return 0 }
+            // `context` is the unretained TransferControl that perform() keeps alive.
+            let control = Unmanaged<TransferControl>.fromOpaque(context).takeUnretainedValue()
+            return control.isCancelled ? 1 : 0
+        }

@@ -1,0 +1,256 @@
+import ChkflowCore
+
+/// Counts of what a session sent, for reports and benchmarks.
+public struct CallStatistics: Sendable, Equatable {
+    /// HTTP requests sent, logins and logouts included.
+    public var calls: Int = 0
+    /// Successful logins, first and repeated.
+    public var logins: Int = 0
+    /// TCP connections opened (libcurl's `CURLINFO_NUM_CONNECTS`, summed over the requests).
+    public var connections: Int = 0
+
+    public init(calls: Int = 0, logins: Int = 0, connections: Int = 0) {
+        self.calls = calls
+        self.logins = logins
+        self.connections = connections
+    }
+}
+
+/// One session with one management server: login, calls, task waits and logout over a single
+/// kept-alive connection.
+///
+/// Calls on one session go out one at a time, in the order they were made. A call that meets a
+/// session error (`generic_err_session_expired`, `generic_err_wrong_session_id`,
+/// `generic_err_missing_session_id`) logs in once more with the same credentials and sends the
+/// same request again: the server refused the first one without acting on it, so this is safe
+/// for once-only commands too.
+public actor Session {
+    /// The User-Agent sent when the caller names none.
+    public static let defaultUserAgent = "chkflow/0.1.0"
+
+    /// Commands that start work on the server and must not be sent twice by accident.
+    ///
+    /// They go out on a fresh connection so that libcurl never re-sends them on its own.
+    public static let onceOnlyCommands: Set<String> = [
+        "export-management", "import-management", "publish", "install-policy",
+        "install-database", "run-script",
+    ]
+
+    public nonisolated let endpoint: Endpoint
+    private let userAgent: String
+    let clock: any APIClock
+    private var transport: CurlTransport?
+    private var address: ServerAddress?
+    private var sessionID: String?
+    private var credentials: Credentials?
+    private var loginOptions = LoginOptions()
+    private var relogin: Task<Void, any Error>?
+
+    /// The API version the server reported at login, such as `2.0.1`.
+    public private(set) var apiServerVersion: String?
+    public private(set) var statistics = CallStatistics()
+
+    public var isLoggedIn: Bool { sessionID != nil }
+
+    public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
+        self.init(endpoint: endpoint, userAgent: userAgent, clock: SystemClock())
+    }
+
+    /// A session whose task waits sleep on the given clock (tests use a manual one).
+    public init(
+        endpoint: Endpoint,
+        userAgent: String = Session.defaultUserAgent,
+        clock: any APIClock
+    ) {
+        self.endpoint = endpoint
+        self.userAgent = userAgent
+        self.clock = clock
+    }
+
+    // MARK: - Login and logout
+
+    /// Logs in and returns the login reply without its `sid`; throws ``APIError``.
+    public func login(
+        _ credentials: Credentials,
+        options: LoginOptions = .init()
+    ) async throws
+        -> JSON
+    {
+        let reply = try await sendLogin(credentials, options)
+        self.credentials = credentials
+        loginOptions = options
+        return reply
+    }
+
+    private func sendLogin(_ credentials: Credentials, _ options: LoginOptions) async throws -> JSON
+    {
+        var body: [String: JSON] = [:]
+        switch credentials {
+        case .password(let user, let password):
+            body["user"] = .string(user)
+            body["password"] = .string(password)
+        case .apiKey(let key):
+            body["api-key"] = .string(key)
+        }
+        if let domain = options.domain { body["domain"] = .string(domain) }
+        if options.readOnly { body["read-only"] = true }
+        if let name = options.sessionName { body["session-name"] = .string(name) }
+        if let timeout = options.sessionTimeout { body["session-timeout"] = .int(Int64(timeout)) }
+        let reply = try await exchange("login", .object(body), withSession: false)
+        return try adopt(reply, from: "login")
+    }
+
+    /// Takes the session id out of a login-shaped reply and keeps it.
+    private func adopt(_ reply: JSON, from command: String) throws -> JSON {
+        guard var members = reply.objectValue, let sid = members["sid"]?.stringValue, !sid.isEmpty
+        else {
+            throw APIError.invalidReply(command, status: 200, "the reply has no session id (sid)")
+        }
+        members["sid"] = nil
+        sessionID = sid
+        apiServerVersion = members["api-server-version"]?.stringValue ?? apiServerVersion
+        statistics.logins += 1
+        return .object(members)
+    }
+
+    /// Moves the session into another domain with `login-to-domain` (from a System Data
+    /// session); later re-logins go straight to that domain.
+    public func loginToDomain(_ domain: String) async throws -> JSON {
+        let reply = try await call("login-to-domain", ["domain": .string(domain)])
+        let previous = sessionID
+        let result = try adopt(reply, from: "login-to-domain")
+        loginOptions.domain = domain
+        if let previous { _ = try? await exchange("logout", [:], withSession: true, sid: previous) }
+        return result
+    }
+
+    /// Logs out; a session the server has already dropped counts as logged out.
+    public func logout() async throws {
+        guard sessionID != nil else { return }
+        defer {
+            sessionID = nil
+            credentials = nil
+        }
+        do {
+            _ = try await exchange("logout", [:], withSession: true)
+        } catch let error as APIError where error.isSessionError {
+            return
+        }
+    }
+
+    /// Keeps an idle session alive.
+    public func keepalive() async throws { _ = try await call("keepalive") }
+
+    // MARK: - Calls
+
+    /// Sends one command with a JSON object body and returns the reply; throws ``APIError`` or
+    /// `CancellationError`.
+    public func call(_ command: String, _ body: JSON = [:]) async throws -> JSON {
+        let sid = sessionID
+        do {
+            return try await exchange(command, body, withSession: true)
+        } catch let error as APIError
+            where error.isSessionError && credentials != nil && command != "logout"
+        {
+            try await renewSession(after: sid)
+            return try await exchange(command, body, withSession: true)
+        }
+    }
+
+    /// Logs in again unless another call already did so since `failedSID` was sent; calls that
+    /// meet the same expiry together share one login.
+    private func renewSession(after failedSID: String?) async throws {
+        if let relogin { return try await relogin.value }
+        guard sessionID == failedSID, let credentials else { return }
+        let options = loginOptions
+        let attempt = Task { _ = try await self.sendLogin(credentials, options) }
+        relogin = attempt
+        defer { relogin = nil }
+        try await attempt.value
+    }
+
+    /// One request and its reply, with statistics and errors in the shape the caller sees.
+    func exchange(
+        _ command: String,
+        _ body: JSON,
+        withSession: Bool,
+        sid: String? = nil
+    )
+        async throws -> JSON
+    {
+        let transport = try readyTransport(for: command)
+        guard body.objectValue != nil else {
+            throw APIError.usage(command, "the request body must be a JSON object")
+        }
+        let sid = sid ?? sessionID
+        var headers = ["Content-Type: application/json", "Accept: application/json", "Expect:"]
+        if withSession, let sid { headers.append("X-chkp-sid: " + sid) }
+        let request = HTTPRequest(
+            url: (address?.base ?? "") + "/web_api/" + command,
+            body: body.serializedBytes(),
+            headers: headers,
+            freshConnection: Self.onceOnlyCommands.contains(command)
+        )
+        statistics.calls += 1
+        let reply: HTTPReply
+        do {
+            reply = try await transport.post(request)
+        } catch let failure as TransportFailure {
+            throw APIError(
+                kind: failure.kind,
+                command: command,
+                message: failure.message,
+                requestMayHaveReachedServer: failure.requestMayHaveReachedServer
+            )
+        }
+        statistics.connections += reply.newConnections
+        return try decode(reply, command: command, sid: sid)
+    }
+
+    private func decode(_ reply: HTTPReply, command: String, sid: String?) throws -> JSON {
+        guard reply.status == 200 else {
+            throw APIError.fromReply(command: command, status: reply.status, body: reply.body)
+                .redacting(sid)
+        }
+        guard let json = try? JSON.parse(reply.body), json.objectValue != nil else {
+            throw APIError.invalidReply(command, status: 200, "the reply is not a JSON object")
+        }
+        return json
+    }
+
+    /// The transport, made on first use once the endpoint has been checked.
+    private func readyTransport(for command: String) throws -> CurlTransport {
+        guard !command.isEmpty,
+            command.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+        else {
+            throw APIError.usage(command, "\"\(command)\" is not a management API command name")
+        }
+        if let transport { return transport }
+        let address: ServerAddress
+        switch ServerAddress.parse(endpoint.url) {
+        case .success(let parsed): address = parsed
+        case .failure(let error): throw APIError.usage(command, error.message)
+        }
+        guard address.isHTTPS || address.isLoopback else {
+            throw APIError.usage(
+                command,
+                "plain http:// is accepted only for this machine (127.0.0.1, ::1, localhost);"
+                    + " use https:// for \(address.host)"
+            )
+        }
+        let settings = TransportSettings(
+            tls: endpoint.tls,
+            connectTimeout: endpoint.connectTimeout,
+            requestTimeout: endpoint.requestTimeout,
+            userAgent: userAgent,
+            noProxy: address.isLoopback,
+            pinnedPublicKey: nil
+        )
+        guard let made = CurlTransport(settings: settings) else {
+            throw APIError.usage(command, "libcurl could not be initialised")
+        }
+        self.address = address
+        transport = made
+        return made
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: it answers every request with what
+/// the handler says and records what it received.
+final class LoopbackResponder: Sendable {
+    struct Request: Sendable {
+        var path: String
+        var headers: [String: String]
+        var body: String
+        /// 1 for the first connection accepted, 2 for the next, and so on.
+        var connection: Int
+
+        func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    struct Reply: Sendable {
+        var status: Int
+        var body: String
+        var contentType = "application/json"
+        /// Seconds to wait before answering.
+        var delay: Double = 0
+        /// Close the connection without answering.
+        var drop = false
+
+        static func json(_ status: Int, _ body: String) -> Reply {
+            Reply(status: status, body: body)
+        }
+    }
+
+    private let handler: @Sendable (Request) -> Reply
+    private let state = Mutex(State())
+    private let listener: Int32
+
+    private struct State {
+        var requests: [Request] = []
+        var connections = 0
+        var stopped = false
+        var clients: [Int32] = []
+    }
+
+    /// Starts listening on a free loopback port.
+    init(handler: @escaping @Sendable (Request) -> Reply) throws {
+        self.handler = handler
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    var port: Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getsockname(listener, $0, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var requests: [Request] { state.withLock { $0.requests } }
+    var connections: Int { state.withLock { $0.connections } }
+
+    func stop() {
+        let clients = state.withLock { state in
+            state.stopped = true
+            return state.clients
+        }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for client in clients { shutdown(client, Int32(SHUT_RDWR)) }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            let number = state.withLock { state in
+                state.connections += 1
+                state.clients.append(client)
+                return state.connections
+            }
+            Thread.detachNewThread { [self] in serve(client, connection: number) }
+        }
+    }
+
+    private func serve(_ client: Int32, connection: Int) {
+        defer { close(client) }
+        var buffer: [UInt8] = []
+        while let request = readRequest(client, &buffer, connection: connection) {
+            state.withLock { $0.requests.append(request) }
+            let reply = handler(request)
+            if reply.delay > 0 { Thread.sleep(forTimeInterval: reply.delay) }
+            if reply.drop { return }
+            let body = Array(reply.body.utf8)
+            let head =
+                "HTTP/1.1 \(reply.status) X\r\nContent-Type: \(reply.contentType)\r\n"
+                + "Content-Length: \(body.count)\r\n\r\n"
+            let bytes = Array(head.utf8) + body
+            guard
+                bytes.withUnsafeBytes({ send(client, $0.baseAddress, $0.count, 0) }) == bytes.count
+            else { return }
+        }
+    }
+
+    private func readRequest(_ client: Int32, _ buffer: inout [UInt8], connection: Int) -> Request?
+    {
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        var headerEnd: Int?
+        while true {
+            if let end = buffer.firstRange(of: separator)?.upperBound { headerEnd = end }
+            if let headerEnd {
+                let head = String(decoding: buffer[..<headerEnd], as: UTF8.self)
+                let (path, headers) = Self.parseHead(head)
+                let length = Int(headers["content-length"] ?? "0") ?? 0
+                if buffer.count >= headerEnd + length {
+                    let body = String(
+                        decoding: buffer[headerEnd..<headerEnd + length],
+                        as: UTF8.self
+                    )
+                    buffer.removeFirst(headerEnd + length)
+                    return Request(path: path, headers: headers, body: body, connection: connection)
+                }
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            buffer.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    private static func parseHead(_ head: String) -> (String, [String: String]) {
+        let lines = head.split(separator: "\r\n")
+        let path =
+            lines.first.map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "" }
+            ?? ""
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return (path, headers)
+    }
+}
