@@ -43,8 +43,7 @@ struct RunValues: Sendable {
             }
         }
         var secrets: [String: JSON] = [:]
-        for name in playbook.secrets.keys.sorted() {
-            let secret = playbook.secrets[name, default: Secret(name: name, source: .prompt, mark: .init(line: 1, column: 1))]
+        for (name, secret) in playbook.secrets.sorted(by: { $0.key < $1.key }) {
             switch secretValue(secret, options: options) {
             case .success(let value): secrets[name] = .string(value)
             case .failure(let error): messages.append(error.messages[0])

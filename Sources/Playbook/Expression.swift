@@ -52,6 +52,11 @@ public indirect enum Expression: Sendable, Equatable {
 public struct ExpressionSyntaxError: Error, Sendable, Equatable {
     public var offset: Int
     public var message: String
+
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
 }
 
 /// The functions expressions may call, with their accepted argument counts.

@@ -16,11 +16,11 @@ extension PlaybookDecoder {
         let name = top["name"].flatMap { string($0, "'name'") } ?? ""
         if top["name"] == nil { report(root, "the playbook needs a 'name'") }
         let description = top["description"].flatMap { string($0, "'description'") }
-        let inputs = top["inputs"].map(decodeInputs) ?? []
-        let servers = top["servers"].map(decodeServers) ?? [:]
-        let secrets = top["secrets"].map(decodeSecrets) ?? [:]
-        let window = top["window"].flatMap(decodeWindow)
-        let defaults = top["defaults"].map(decodeDefaults) ?? Defaults()
+        let inputs = top["inputs"].map { decodeInputs($0) } ?? []
+        let servers = top["servers"].map { decodeServers($0) } ?? [:]
+        let secrets = top["secrets"].map { decodeSecrets($0) } ?? [:]
+        let window = top["window"].flatMap { decodeWindow($0) }
+        let defaults = top["defaults"].map { decodeDefaults($0) } ?? Defaults()
         var steps: [Step] = []
         if let stepsNode = top["steps"] {
             steps = decodeSteps(stepsNode)
