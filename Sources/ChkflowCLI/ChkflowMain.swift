@@ -7,8 +7,8 @@ public enum ChkflowMain {
         usage: chkflow <command> [options]
 
         commands:
-          run PLAYBOOK        run a playbook (--simulator [SCENARIO], --report FILE, --var NAME=VALUE,
-                              --max-parallel N, -q, -v)
+          run PLAYBOOK        run a playbook (--simulator, --simulator-log FILE, --report FILE,
+                              --var NAME=VALUE, --max-parallel N, -q, -v)
           validate PLAYBOOK…  check playbooks without contacting any server
           plan PLAYBOOK       print the resolved graph (--format text|json|mermaid|dot)
           simulate            serve the simulator (--listen 127.0.0.1:PORT, --log FILE)

@@ -9,7 +9,8 @@ import Simulator
 enum RunCommand {
     static func execute(_ words: [String]) async throws(UsageError) -> ExitCode {
         let arguments = try Arguments(
-            words, valued: ["--report", "--var", "--max-parallel"], switches: ["-q", "-v"],
+            words, valued: ["--report", "--var", "--max-parallel", "--simulator-log"],
+            switches: ["-q", "-v"],
             optional: ["--simulator"])
         guard arguments.operands.count == 1 else { throw UsageError("run needs exactly one playbook") }
         let console = Console(quiet: arguments.has("-q"), verbose: arguments.has("-v"))
@@ -38,7 +39,12 @@ enum RunCommand {
             console.error("chkflow: error: scenario files for --simulator are not supported yet; use --simulator alone")
             return .usage
         }
-        let simulator = arguments.has("--simulator") ? SimulatorServer(scenario: .default) : nil
+        if arguments.value("--simulator-log") != nil, !arguments.has("--simulator") {
+            throw UsageError("--simulator-log needs --simulator")
+        }
+        let simulator =
+            arguments.has("--simulator")
+            ? SimulatorServer(scenario: .default, logPath: arguments.value("--simulator-log")) : nil
         defer { simulator?.stop() }
         if let simulator {
             do {

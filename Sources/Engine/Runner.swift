@@ -32,9 +32,15 @@ public final class Runner: Sendable {
         var state = RunState(plan: plan, values: prepared.values, environment: options.environment)
         await schedule(&state)
         let cleanup = await logOutRemaining(&state)
-        return state.result(
+        var result = state.result(
             runID: prepared.runID, started: started, ended: Self.now(), cleanup: cleanup,
             simulated: options.simulatorURL != nil)
+        for session in state.openedSessions {
+            let statistics = await session.statistics
+            result.apiCalls += statistics.calls
+            result.logins += statistics.logins
+        }
+        return result
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }

@@ -30,6 +30,10 @@ struct StepExecutor {
             outcome.result.status = .failed
             outcome.result.reason = error.description
             outcome.result.error = ErrorSummary(error)
+        } catch let timeout as TaskWaitTimeout {
+            outcome.result.status = .timedOut
+            outcome.result.reason = timeout.description
+            outcome.result.task = timeout.lastSeen
         } catch is CancellationError {
             outcome.result.status = .cancelled
             outcome.result.reason = "the run was cancelled while this step ran"
@@ -89,6 +93,45 @@ struct StepExecutor {
         return text
     }
 
+    /// Sends a request, retrying as the step's error policy says; every attempt is recorded.
+    private func attempting(
+        _ outcome: inout StepOutcome,
+        _ request: () async throws -> JSON
+    ) async throws -> JSON {
+        let policy = ErrorPolicy(
+            step: step, defaults: context.playbook.defaults, commandClass: step.commandClass)
+        let first = Runner.now()
+        var number = 1
+        while true {
+            let started = Runner.now()
+            do {
+                let reply = try await request()
+                outcome.result.attempts.append(Attempt(number: number, started: started, ended: Runner.now()))
+                return reply
+            } catch let error as APIError {
+                let summary = ErrorSummary(error)
+                var attempt = Attempt(number: number, started: started, ended: Runner.now(), error: summary)
+                let decision = policy.decide(
+                    error, attempt: number, elapsed: Runner.now() - first,
+                    random: { Double.random(in: 0...$0) })
+                switch decision {
+                case .retry(let delay):
+                    attempt.waitBefore = delay
+                    outcome.result.attempts.append(attempt)
+                    runner.onEvent(.notice("\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"))
+                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    number += 1
+                case .ignore:
+                    outcome.result.attempts.append(attempt)
+                    throw StepFailure(status: .ignored, reason: error.description + " (ignored: on-error says continue)", error: summary)
+                case .fail(let reason):
+                    outcome.result.attempts.append(attempt)
+                    throw StepFailure(reason: reason ?? error.description, error: summary)
+                }
+            }
+        }
+    }
+
     // MARK: - Kinds
 
     private func performLogin(_ login: Login, _ outcome: inout StepOutcome) async throws {
@@ -110,7 +153,9 @@ struct StepExecutor {
             options.sessionTimeout = (try evaluate(timeout, "'session-timeout'").json.intValue).map(Int.init)
         }
         let session = Session(endpoint: endpoint, userAgent: runner.options.userAgent)
-        let reply = try await session.login(credentials, options: options)
+        let reply = try await attempting(&outcome) {
+            try await session.login(credentials, options: options)
+        }
         outcome.openedSession = session
         outcome.result.outputs = [
             "api-server-version": reply["api-server-version"] ?? .null,
@@ -155,7 +200,10 @@ struct StepExecutor {
             throw StepFailure(reason: "not sent: " + problems.joined(separator: "; "))
         }
         if verifying { body["pre-export-verification-only"] = true }
-        let reply = try await requireSession().call("export-management", .object(body))
+        let session = try requireSession()
+        let reply = try await attempting(&outcome) {
+            try await session.call("export-management", .object(body))
+        }
         guard let taskID = reply["task-id"]?.stringValue else {
             throw StepFailure(reason: "export-management replied without a task-id")
         }
@@ -199,7 +247,7 @@ struct StepExecutor {
             throw StepFailure(reason: "'body': \(error.message)")
         }
         let session = try requireSession()
-        let reply = try await session.call(call.command, body.json)
+        let reply = try await attempting(&outcome) { try await session.call(call.command, body.json) }
         outcome.result.outputs["response"] = reply
         if let taskID = reply["task-id"]?.stringValue {
             outcome.result.taskID = taskID

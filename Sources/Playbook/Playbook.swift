@@ -91,6 +91,24 @@ public struct RetryPolicy: Sendable, Equatable {
     public var jitter: Bool = true
     /// The most time all attempts together may take, waits included.
     public var budget: Double?
+
+    public init(
+        on: [ErrorMatcher],
+        attempts: Int,
+        initialDelay: Double = 2,
+        factor: Double = 2,
+        maximumDelay: Double = 60,
+        jitter: Bool = true,
+        budget: Double? = nil
+    ) {
+        self.on = on
+        self.attempts = attempts
+        self.initialDelay = initialDelay
+        self.factor = factor
+        self.maximumDelay = maximumDelay
+        self.jitter = jitter
+        self.budget = budget
+    }
 }
 
 /// What an error must look like for a rule to apply.
