@@ -8,7 +8,11 @@ enum DiagnosticPrinter {
     static func print(_ diagnostics: [Diagnostic], console: Console) {
         var sources: [String: String] = [:]
         for diagnostic in diagnostics {
-            let error = YAMLError(file: diagnostic.file, mark: diagnostic.mark, message: diagnostic.message)
+            let error = YAMLError(
+                file: diagnostic.file,
+                mark: diagnostic.mark,
+                message: diagnostic.message
+            )
             guard Console.standardErrorIsTerminal else {
                 console.error(error.description)
                 continue

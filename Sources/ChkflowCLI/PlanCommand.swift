@@ -5,7 +5,9 @@ import Playbook
 enum PlanCommand {
     static func execute(_ words: [String]) throws(UsageError) -> ExitCode {
         let arguments = try Arguments(words, valued: ["--format"], switches: [])
-        guard arguments.operands.count == 1 else { throw UsageError("plan needs exactly one playbook") }
+        guard arguments.operands.count == 1 else {
+            throw UsageError("plan needs exactly one playbook")
+        }
         let format = arguments.value("--format") ?? "text"
         guard ["text", "json", "mermaid", "dot"].contains(format) else {
             throw UsageError("--format must be text, json, mermaid or dot, not '\(format)'")
@@ -32,7 +34,9 @@ enum PlanRenderer {
 
     static func text(_ plan: Plan) -> String {
         let width = plan.nodes.map(\.step.id.count).max() ?? 0
-        var lines = ["plan for '\(plan.playbook.name)' (\(plan.playbook.file)): \(plan.nodes.count) steps"]
+        var lines = [
+            "plan for '\(plan.playbook.name)' (\(plan.playbook.file)): \(plan.nodes.count) steps"
+        ]
         for (index, node) in plan.nodes.enumerated() {
             let step = node.step
             var line = "\(String(index + 1).leftPadded(3)). \(step.id.padding(width))  "
@@ -72,7 +76,9 @@ enum PlanRenderer {
         var lines = ["flowchart TD"]
         for node in plan.nodes {
             let id = safeID(node.step.id)
-            lines.append("    \(id)[\"\(node.step.id)<br/>\(node.step.kindName) · \(node.commandClass.rawValue)\"]")
+            lines.append(
+                "    \(id)[\"\(node.step.id)<br/>\(node.step.kindName) · \(node.commandClass.rawValue)\"]"
+            )
         }
         for node in plan.nodes {
             for dependency in node.dependencies {
@@ -84,7 +90,9 @@ enum PlanRenderer {
     }
 
     static func dot(_ plan: Plan) -> String {
-        var lines = ["digraph \"\(plan.playbook.name)\" {", "    rankdir=TB;", "    node [shape=box];"]
+        var lines = [
+            "digraph \"\(plan.playbook.name)\" {", "    rankdir=TB;", "    node [shape=box];",
+        ]
         for node in plan.nodes {
             let label = "\(node.step.id)\\n\(node.step.kindName), \(node.commandClass.rawValue)"
             lines.append("    \"\(node.step.id)\" [label=\"\(label)\"];")

@@ -48,7 +48,9 @@ final class ProgressPrinter: Sendable {
         let failed = result.steps.filter { $0.status.failsRun }
         let duration = DurationText.format(result.ended - result.started)
         if failed.isEmpty {
-            console.info("chkflow: \(result.outcome.rawValue) in \(duration): \(result.steps.count) steps")
+            console.info(
+                "chkflow: \(result.outcome.rawValue) in \(duration): \(result.steps.count) steps"
+            )
         } else {
             let names = failed.map(\.id).joined(separator: ", ")
             console.info("chkflow: \(result.outcome.rawValue) in \(duration); failed: \(names)")

@@ -9,10 +9,14 @@ import Simulator
 enum RunCommand {
     static func execute(_ words: [String]) async throws(UsageError) -> ExitCode {
         let arguments = try Arguments(
-            words, valued: ["--report", "--var", "--max-parallel", "--simulator-log"],
+            words,
+            valued: ["--report", "--var", "--max-parallel", "--simulator-log"],
             switches: ["-q", "-v"],
-            optional: ["--simulator"])
-        guard arguments.operands.count == 1 else { throw UsageError("run needs exactly one playbook") }
+            optional: ["--simulator"]
+        )
+        guard arguments.operands.count == 1 else {
+            throw UsageError("run needs exactly one playbook")
+        }
         let console = Console(quiet: arguments.has("-q"), verbose: arguments.has("-v"))
         var options = RunOptions()
         options.environment = ProcessInfo.processInfo.environment
@@ -20,7 +24,9 @@ enum RunCommand {
         options.variables = try variables(arguments.all("--var"))
         if let text = arguments.value("--max-parallel") {
             guard let number = Int(text), number >= 1 else {
-                throw UsageError("--max-parallel must be a whole number of at least 1, not '\(text)'")
+                throw UsageError(
+                    "--max-parallel must be a whole number of at least 1, not '\(text)'"
+                )
             }
             options.maxParallel = number
         }
@@ -36,7 +42,9 @@ enum RunCommand {
             }
         }
         if arguments.value("--simulator") != nil {
-            console.error("chkflow: error: scenario files for --simulator are not supported yet; use --simulator alone")
+            console.error(
+                "chkflow: error: scenario files for --simulator are not supported yet; use --simulator alone"
+            )
             return .usage
         }
         if arguments.value("--simulator-log") != nil, !arguments.has("--simulator") {
@@ -55,7 +63,12 @@ enum RunCommand {
             }
             options.simulatorURL = simulator.baseURL
         }
-        return await run(plan, options: options, report: arguments.value("--report"), console: console)
+        return await run(
+            plan,
+            options: options,
+            report: arguments.value("--report"),
+            console: console
+        )
     }
 
     private static func variables(_ assignments: [String]) throws(UsageError) -> [String: String] {
@@ -70,7 +83,12 @@ enum RunCommand {
         return result
     }
 
-    private static func run(_ plan: Plan, options: RunOptions, report: String?, console: Console)
+    private static func run(
+        _ plan: Plan,
+        options: RunOptions,
+        report: String?,
+        console: Console
+    )
         async -> ExitCode
     {
         let progress = ProgressPrinter(console: console)
@@ -93,7 +111,10 @@ enum RunCommand {
         progress.summary(result)
         if let report {
             do {
-                try AtomicFile.write(Report.json(result, exitCode: Int(code.rawValue)).prettyPrinted() + "\n", to: report)
+                try AtomicFile.write(
+                    Report.json(result, exitCode: Int(code.rawValue)).prettyPrinted() + "\n",
+                    to: report
+                )
                 console.info("report: \(report)")
             } catch {
                 console.error("chkflow: error: \(error)")
@@ -104,11 +125,18 @@ enum RunCommand {
     }
 
     private static func announce(_ plan: Plan, options: RunOptions, console: Console) {
-        let target = options.simulatorURL.map { "the simulator at \($0)" } ?? "\(plan.playbook.servers.count) server(s)"
-        console.info("chkflow: running '\(plan.playbook.name)' (\(plan.nodes.count) steps) against \(target)")
+        let target =
+            options.simulatorURL.map { "the simulator at \($0)" }
+            ?? "\(plan.playbook.servers.count) server(s)"
+        console.info(
+            "chkflow: running '\(plan.playbook.name)' (\(plan.nodes.count) steps) against \(target)"
+        )
         guard options.simulatorURL == nil else { return }
-        for (name, server) in plan.playbook.servers.sorted(by: { $0.key < $1.key }) where server.tls == .insecure {
-            console.error("chkflow: warning: server '\(name)' has 'insecure: true': its certificate is NOT checked")
+        for (name, server) in plan.playbook.servers.sorted(by: { $0.key < $1.key })
+        where server.tls == .insecure {
+            console.error(
+                "chkflow: warning: server '\(name)' has 'insecure: true': its certificate is NOT checked"
+            )
         }
     }
 }

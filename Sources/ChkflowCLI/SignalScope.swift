@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Runs work that Ctrl-C or SIGTERM cancels: the first signal cancels the task (sessions are
 /// still logged out), a second one exits at once with status 130.
@@ -12,7 +13,9 @@ enum SignalScope {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 if count.increment() > 1 { exit(130) }
-                Console.writeError("\nchkflow: interrupted; stopping and logging out (again to quit at once)\n")
+                Console.writeError(
+                    "\nchkflow: interrupted; stopping and logging out (again to quit at once)\n"
+                )
                 task.cancel()
             }
             source.resume()
@@ -25,7 +28,7 @@ enum SignalScope {
 
     /// Counts signals across both sources' handlers.
     private final class SignalCount: Sendable {
-        private let count = Synchronization.Mutex(0)
+        private let count = Mutex(0)
 
         func increment() -> Int {
             count.withLock { value in

@@ -5,10 +5,16 @@ import Simulator
 /// `chkflow simulate`: serves the simulator until Ctrl-C or SIGTERM.
 enum SimulateCommand {
     static func execute(_ words: [String]) async throws(UsageError) -> ExitCode {
-        let arguments = try Arguments(words, valued: ["--listen", "--log", "--scenario"], switches: [])
+        let arguments = try Arguments(
+            words,
+            valued: ["--listen", "--log", "--scenario"],
+            switches: []
+        )
         guard arguments.operands.isEmpty else { throw UsageError("simulate takes no operands") }
         if arguments.value("--scenario") != nil {
-            throw UsageError("--scenario is not supported yet; the simulator serves its default scenario")
+            throw UsageError(
+                "--scenario is not supported yet; the simulator serves its default scenario"
+            )
         }
         let (host, port) = try listenAddress(arguments.value("--listen") ?? "127.0.0.1:0")
         let console = Console()
@@ -21,7 +27,9 @@ enum SimulateCommand {
             return .runFailed
         }
         console.output("http://\(host):\(bound)")
-        console.info("chkflow simulator: single management server, API 2.0.1; admin 'admin' password 'chkflow', api-key 'chkflow-demo-key'; Ctrl-C to stop")
+        console.info(
+            "chkflow simulator: single management server, API 2.0.1; admin 'admin' password 'chkflow', api-key 'chkflow-demo-key'; Ctrl-C to stop"
+        )
         await waitForSignal()
         server.stop()
         return .success
@@ -29,7 +37,8 @@ enum SimulateCommand {
 
     /// `HOST:PORT` on a loopback address; the simulator never serves other networks.
     static func listenAddress(_ text: String) throws(UsageError) -> (String, UInt16) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...])
+        guard let colon = text.lastIndex(of: ":"),
+            let port = UInt16(text[text.index(after: colon)...])
         else { throw UsageError("--listen needs HOST:PORT, such as 127.0.0.1:8443, not '\(text)'") }
         let host = String(text[..<colon])
         guard host == "127.0.0.1" || host == "localhost" || host.hasPrefix("127.") else {

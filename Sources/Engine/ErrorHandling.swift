@@ -18,7 +18,14 @@ struct ErrorPolicy {
     let commandClass: CommandClass
     /// The policy used for transient codes when the playbook says nothing.
     static let transientDefault = RetryPolicy(
-        on: [], attempts: 4, initialDelay: 1, factor: 2, maximumDelay: 30, jitter: true, budget: 300)
+        on: [],
+        attempts: 4,
+        initialDelay: 1,
+        factor: 2,
+        maximumDelay: 30,
+        jitter: true,
+        budget: 300
+    )
 
     /// Whether an error matches one matcher.
     static func matches(_ matcher: ErrorMatcher, _ error: APIError) -> Bool {
@@ -44,7 +51,8 @@ struct ErrorPolicy {
             case .fail: return .fail(reason: nil)
             case .continue: return .ignore
             case .relogin: return attempt < 2 ? .retry(after: 0) : .fail(reason: nil)
-            case .retry(let policy): return retry(policy, attempt: attempt, elapsed: elapsed, random: random)
+            case .retry(let policy):
+                return retry(policy, attempt: attempt, elapsed: elapsed, random: random)
             }
         }
         for policy in [step.retry, defaults.retry].compactMap({ $0 })
@@ -66,7 +74,12 @@ struct ErrorPolicy {
             + "(look for it with show-tasks before running the step again)"
     }
 
-    private func retry(_ policy: RetryPolicy, attempt: Int, elapsed: Double, random: (Double) -> Double)
+    private func retry(
+        _ policy: RetryPolicy,
+        attempt: Int,
+        elapsed: Double,
+        random: (Double) -> Double
+    )
         -> ErrorDecision
     {
         guard attempt < policy.attempts else { return .fail(reason: nil) }

@@ -28,7 +28,10 @@ struct RunValues: Sendable {
     var inputs: [String: JSON]
     var secrets: [String: JSON]
 
-    static func resolve(_ playbook: Playbook, options: RunOptions) throws(RunSetupError) -> RunValues {
+    static func resolve(
+        _ playbook: Playbook,
+        options: RunOptions
+    ) throws(RunSetupError) -> RunValues {
         var messages: [String] = []
         let declared = Set(playbook.inputs.map(\.name))
         for name in options.variables.keys.sorted() where !declared.contains(name) {
@@ -54,10 +57,14 @@ struct RunValues: Sendable {
     }
 
     private static func inputValue(_ input: Input, _ text: String?) -> Result<JSON, RunSetupError> {
-        let fail = { (message: String) in Result<JSON, RunSetupError>.failure(RunSetupError(messages: [message])) }
+        let fail = { (message: String) in
+            Result<JSON, RunSetupError>.failure(RunSetupError(messages: [message]))
+        }
         guard let text else {
             guard let value = input.defaultValue else {
-                return fail("input '\(input.name)' has no default; give it with --var \(input.name)=VALUE")
+                return fail(
+                    "input '\(input.name)' has no default; give it with --var \(input.name)=VALUE"
+                )
             }
             return .success(value)
         }
@@ -83,8 +90,13 @@ struct RunValues: Sendable {
         return .success(value)
     }
 
-    private static func secretValue(_ secret: Secret, options: RunOptions) -> Result<String, RunSetupError> {
-        let fail = { (message: String) in Result<String, RunSetupError>.failure(RunSetupError(messages: [message])) }
+    private static func secretValue(
+        _ secret: Secret,
+        options: RunOptions
+    ) -> Result<String, RunSetupError> {
+        let fail = { (message: String) in
+            Result<String, RunSetupError>.failure(RunSetupError(messages: [message]))
+        }
         if options.simulatorURL != nil, let value = secret.simulatorValue { return .success(value) }
         switch secret.source {
         case .environment(let name):
@@ -101,7 +113,9 @@ struct RunValues: Sendable {
             return .success(text.trimmingCharacters(in: .newlines))
         case .prompt:
             guard let value = options.prompt?("\(secret.name): ") else {
-                return fail("secret '\(secret.name)' must be typed at a prompt, but there is no terminal")
+                return fail(
+                    "secret '\(secret.name)' must be typed at a prompt, but there is no terminal"
+                )
             }
             return .success(value)
         }

@@ -102,7 +102,8 @@ struct RunState {
             statusFunctions: [
                 "success": succeeded && !cancelled, "failure": failed, "always": true,
                 "cancelled": cancelled,
-            ])
+            ]
+        )
     }
 
     /// A result when the step must not run: its condition is false, or the run was cancelled.
@@ -135,7 +136,8 @@ struct RunState {
         let blockers = (nodes[id]?.dependencies ?? []).compactMap { dependency -> String? in
             guard let status = results[dependency]?.status, status != .succeeded, status != .ignored
             else { return nil }
-            return "'\(dependency)' \(status == .skipped ? "was skipped" : "ended \(status.rawValue)")"
+            return
+                "'\(dependency)' \(status == .skipped ? "was skipped" : "ended \(status.rawValue)")"
         }
         if blockers.isEmpty { return "an earlier step did not succeed" }
         return "it depends on " + blockers.joined(separator: " and ")
@@ -144,11 +146,21 @@ struct RunState {
     func context(for id: String) -> StepContext {
         let node = nodes[id]!
         return StepContext(
-            step: node.step, node: node, scope: scope(for: id),
-            session: node.session.flatMap { sessions[$0] }, playbook: plan.playbook)
+            step: node.step,
+            node: node,
+            scope: scope(for: id),
+            session: node.session.flatMap { sessions[$0] },
+            playbook: plan.playbook
+        )
     }
 
-    func result(runID: String, started: Double, ended: Double, cleanup: [String], simulated: Bool)
+    func result(
+        runID: String,
+        started: Double,
+        ended: Double,
+        cleanup: [String],
+        simulated: Bool
+    )
         -> RunResult
     {
         let ordered = plan.nodes.compactMap { results[$0.step.id] }
@@ -156,10 +168,20 @@ struct RunState {
             cancelled ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
         let waiting = ordered.filter { $0.kind == "wait" }.compactMap(\.duration).reduce(0, +)
         return RunResult(
-            runID: runID, playbookName: plan.playbook.name, playbookFile: plan.playbook.file,
-            playbookSHA256: plan.playbook.sha256, started: started, ended: ended, outcome: outcome,
-            steps: ordered, servers: servers, apiCalls: 0, logins: 0, waitingSeconds: waiting,
-            cleanupLogouts: cleanup)
+            runID: runID,
+            playbookName: plan.playbook.name,
+            playbookFile: plan.playbook.file,
+            playbookSHA256: plan.playbook.sha256,
+            started: started,
+            ended: ended,
+            outcome: outcome,
+            steps: ordered,
+            servers: servers,
+            apiCalls: 0,
+            logins: 0,
+            waitingSeconds: waiting,
+            cleanupLogouts: cleanup
+        )
     }
 
     /// Every session the run opened, for the call totals.

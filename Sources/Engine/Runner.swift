@@ -33,8 +33,12 @@ public final class Runner: Sendable {
         await schedule(&state)
         let cleanup = await logOutRemaining(&state)
         var result = state.result(
-            runID: prepared.runID, started: started, ended: Self.now(), cleanup: cleanup,
-            simulated: options.simulatorURL != nil)
+            runID: prepared.runID,
+            started: started,
+            ended: Self.now(),
+            cleanup: cleanup,
+            simulated: options.simulatorURL != nil
+        )
         for session in state.openedSessions {
             let statistics = await session.statistics
             result.apiCalls += statistics.calls
@@ -105,4 +109,3 @@ public struct PreparedRun: Sendable {
         return "\(stamp)-\(suffix)"
     }
 }
-

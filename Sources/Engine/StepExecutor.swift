@@ -45,8 +45,11 @@ struct StepExecutor {
         if outcome.result.attempts.isEmpty, step.usesSession || step.kindName == "login" {
             outcome.result.attempts = [
                 Attempt(
-                    number: 1, started: outcome.result.started ?? 0,
-                    ended: outcome.result.ended ?? 0, error: outcome.result.error)
+                    number: 1,
+                    started: outcome.result.started ?? 0,
+                    ended: outcome.result.ended ?? 0,
+                    error: outcome.result.error
+                )
             ]
         }
         return outcome
@@ -70,7 +73,9 @@ struct StepExecutor {
         guard let session = context.session else {
             let name = context.node.session ?? "?"
             throw StepFailure(
-                status: .skipped, reason: "session '\(name)' is not open (its login did not succeed)")
+                status: .skipped,
+                reason: "session '\(name)' is not open (its login did not succeed)"
+            )
         }
         return session
     }
@@ -99,31 +104,52 @@ struct StepExecutor {
         _ request: () async throws -> JSON
     ) async throws -> JSON {
         let policy = ErrorPolicy(
-            step: step, defaults: context.playbook.defaults, commandClass: step.commandClass)
+            step: step,
+            defaults: context.playbook.defaults,
+            commandClass: step.commandClass
+        )
         let first = Runner.now()
         var number = 1
         while true {
             let started = Runner.now()
             do {
                 let reply = try await request()
-                outcome.result.attempts.append(Attempt(number: number, started: started, ended: Runner.now()))
+                outcome.result.attempts.append(
+                    Attempt(number: number, started: started, ended: Runner.now())
+                )
                 return reply
             } catch let error as APIError {
                 let summary = ErrorSummary(error)
-                var attempt = Attempt(number: number, started: started, ended: Runner.now(), error: summary)
+                var attempt = Attempt(
+                    number: number,
+                    started: started,
+                    ended: Runner.now(),
+                    error: summary
+                )
                 let decision = policy.decide(
-                    error, attempt: number, elapsed: Runner.now() - first,
-                    random: { Double.random(in: 0...$0) })
+                    error,
+                    attempt: number,
+                    elapsed: Runner.now() - first,
+                    random: { Double.random(in: 0...$0) }
+                )
                 switch decision {
                 case .retry(let delay):
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)
-                    runner.onEvent(.notice("\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"))
+                    runner.onEvent(
+                        .notice(
+                            "\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"
+                        )
+                    )
                     try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                     number += 1
                 case .ignore:
                     outcome.result.attempts.append(attempt)
-                    throw StepFailure(status: .ignored, reason: error.description + " (ignored: on-error says continue)", error: summary)
+                    throw StepFailure(
+                        status: .ignored,
+                        reason: error.description + " (ignored: on-error says continue)",
+                        error: summary
+                    )
                 case .fail(let reason):
                     outcome.result.attempts.append(attempt)
                     throw StepFailure(reason: reason ?? error.description, error: summary)
@@ -143,14 +169,18 @@ struct StepExecutor {
         } else {
             credentials = .password(
                 user: try evaluateString(login.user, "'user'") ?? "",
-                password: try evaluateString(login.password, "'password'") ?? "")
+                password: try evaluateString(login.password, "'password'") ?? ""
+            )
         }
         var options = LoginOptions()
         options.domain = try evaluateString(login.domain, "'domain'")
-        options.readOnly = try login.readOnly.map { try evaluate($0, "'read-only'").json.isTruthy } ?? false
+        options.readOnly =
+            try login.readOnly.map { try evaluate($0, "'read-only'").json.isTruthy } ?? false
         options.sessionName = try evaluateString(login.sessionName, "'session-name'")
         if let timeout = login.sessionTimeout {
-            options.sessionTimeout = (try evaluate(timeout, "'session-timeout'").json.intValue).map(Int.init)
+            options.sessionTimeout = (try evaluate(timeout, "'session-timeout'").json.intValue).map(
+                Int.init
+            )
         }
         let session = Session(endpoint: endpoint, userAgent: runner.options.userAgent)
         let reply = try await attempting(&outcome) {
@@ -163,9 +193,11 @@ struct StepExecutor {
             "response": reply,
         ]
         outcome.server = ServerSummary(
-            name: serverName, url: endpoint.url,
+            name: serverName,
+            url: endpoint.url,
             apiServerVersion: reply["api-server-version"]?.stringValue,
-            simulated: runner.options.simulatorURL != nil)
+            simulated: runner.options.simulatorURL != nil
+        )
     }
 
     private func endpoint(for serverName: String) throws -> Endpoint {
@@ -181,7 +213,8 @@ struct StepExecutor {
         case .system: tls = .system
         case .insecure: tls = .insecure
         case .caFile(let file): tls = .caFile(try evaluateString(file, "'ca-file'") ?? "")
-        case .fingerprint(let pin): tls = .fingerprint(try evaluateString(pin, "'fingerprint'") ?? "")
+        case .fingerprint(let pin):
+            tls = .fingerprint(try evaluateString(pin, "'fingerprint'") ?? "")
         }
         return Endpoint(url: url, tls: tls)
     }
@@ -219,15 +252,23 @@ struct StepExecutor {
         outcome.result.taskID = taskID
         outcome.result.outputs["task-id"] = .string(taskID)
         let timeout = wait.timeout ?? step.timeout ?? context.playbook.defaults.timeout
-        let task = try await requireSession().waitForTask(taskID, timeout: timeout) { [runner, step] info in
+        let task = try await requireSession().waitForTask(taskID, timeout: timeout) {
+            [runner, step] info in
             runner.onEvent(
                 .stepProgress(
-                    id: step.id, taskID: info.taskID, percent: info.progress, status: info.status.rawValue))
+                    id: step.id,
+                    taskID: info.taskID,
+                    percent: info.progress,
+                    status: info.status.rawValue
+                )
+            )
         }
         outcome.result.task = task
         outcome.result.outputs["task"] = task.raw
         guard task.status.isSuccessByDefault else {
-            throw StepFailure(reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task))
+            throw StepFailure(
+                reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task)
+            )
         }
     }
 
@@ -247,7 +288,9 @@ struct StepExecutor {
             throw StepFailure(reason: "'body': \(error.message)")
         }
         let session = try requireSession()
-        let reply = try await attempting(&outcome) { try await session.call(call.command, body.json) }
+        let reply = try await attempting(&outcome) {
+            try await session.call(call.command, body.json)
+        }
         outcome.result.outputs["response"] = reply
         if let taskID = reply["task-id"]?.stringValue {
             outcome.result.taskID = taskID
@@ -259,7 +302,9 @@ struct StepExecutor {
         outcome.result.task = task
         outcome.result.outputs["task"] = task.raw
         guard task.status.isSuccessByDefault else {
-            throw StepFailure(reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task))
+            throw StepFailure(
+                reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task)
+            )
         }
     }
 

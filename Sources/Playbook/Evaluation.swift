@@ -20,7 +20,7 @@ public struct EvaluationError: Error, Sendable, Equatable, CustomStringConvertib
 
 /// What expressions can see while a step runs.
 public struct EvaluationScope: Sendable {
-    /// Values under each root name: `inputs`, `env`, `steps`, `item`, …
+    /// Values under each root name, such as `inputs`, `env` and `steps`.
     public var roots: [String: JSON]
     /// Roots whose values are secret (always `secrets`).
     public var secretRoots: Set<String> = ["secrets"]
@@ -156,12 +156,15 @@ extension Expression {
     ) throws(EvaluationError) -> Bool {
         let result: Bool
         if let a = left.doubleValue, let b = right.doubleValue {
-            result = op == .less ? a < b : op == .lessOrEqual ? a <= b : op == .greater ? a > b : a >= b
+            result =
+                op == .less ? a < b : op == .lessOrEqual ? a <= b : op == .greater ? a > b : a >= b
         } else if case .string(let a) = left, case .string(let b) = right {
-            result = op == .less ? a < b : op == .lessOrEqual ? a <= b : op == .greater ? a > b : a >= b
+            result =
+                op == .less ? a < b : op == .lessOrEqual ? a <= b : op == .greater ? a > b : a >= b
         } else {
             throw EvaluationError(
-                "cannot compare \(left.typeName) with \(right.typeName) using '\(op.rawValue)'")
+                "cannot compare \(left.typeName) with \(right.typeName) using '\(op.rawValue)'"
+            )
         }
         return result
     }

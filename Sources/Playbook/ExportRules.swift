@@ -32,7 +32,8 @@ public enum ExportRules {
             }
         case .positiveInteger:
             guard let number = value.exactInteger, number > 0 else {
-                return "'\(field)' must be a positive whole number of days, not \(value.describedForError)"
+                return
+                    "'\(field)' must be a positive whole number of days, not \(value.describedForError)"
             }
         case .version:
             guard case .string(let text) = value, isTargetVersion(text) else {
@@ -50,16 +51,24 @@ public enum ExportRules {
         let rest = String(characters.dropFirst())
         let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
         return (1...2).contains(parts.count)
-            && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+            && parts.allSatisfy {
+                !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber)
+            }
     }
 
     /// The rules that tie fields together; `known` holds the fields whose value is known now.
-    public static func ruleProblems(known: [String: JSON], present: Set<String>, verifying: Bool)
+    public static func ruleProblems(
+        known: [String: JSON],
+        present: Set<String>,
+        verifying: Bool
+    )
         -> [String]
     {
         var problems: [String] = []
         if !verifying, !present.contains("file-path") {
-            problems.append("an export needs 'file-path' (only a pre-export verification may leave it out)")
+            problems.append(
+                "an export needs 'file-path' (only a pre-export verification may leave it out)"
+            )
         }
         if known["is-domain-backup"] == .bool(true), !present.contains("domain-name") {
             problems.append("'is-domain-backup' needs 'domain-name' (the domain to back up)")
@@ -75,7 +84,9 @@ public enum ExportRules {
         var problems = body.keys.sorted().compactMap { key in
             typeByName[key] == nil ? "export-management has no field '\(key)'" : nil
         }
-        problems += body.keys.sorted().compactMap { problem(field: $0, value: body[$0, default: .null]) }
+        problems += body.keys.sorted().compactMap {
+            problem(field: $0, value: body[$0, default: .null])
+        }
         problems += ruleProblems(known: body, present: Set(body.keys), verifying: verifying)
         return problems
     }

@@ -128,9 +128,10 @@ private struct ExpressionParser {
 
     mutating func parseComparison(depth: Int) throws(ExpressionSyntaxError) -> Expression {
         let left = try parseUnary(depth: depth)
-        for op in [Expression.BinaryOperator.equal, .notEqual, .lessOrEqual, .greaterOrEqual, .less,
-            .greater] where consume(op.rawValue)
-        {
+        for op in [
+            Expression.BinaryOperator.equal, .notEqual, .lessOrEqual, .greaterOrEqual, .less,
+            .greater,
+        ] where consume(op.rawValue) {
             return .binary(op, left, try parseUnary(depth: depth))
         }
         return left
@@ -226,7 +227,8 @@ private struct ExpressionParser {
         return arguments
     }
 
-    mutating func parsePathComponents() throws(ExpressionSyntaxError) -> [Expression.PathComponent] {
+    mutating func parsePathComponents() throws(ExpressionSyntaxError) -> [Expression.PathComponent]
+    {
         var components: [Expression.PathComponent] = []
         while let character = current {
             if character == "." {

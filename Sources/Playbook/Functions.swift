@@ -20,11 +20,17 @@ extension Expression {
         switch function {
         case "contains":
             if let items = args[0].arrayValue { return .bool(items.contains(args[1])) }
-            return .bool(args[0].interpolated.lowercased().contains(args[1].interpolated.lowercased()))
+            return .bool(
+                args[0].interpolated.lowercased().contains(args[1].interpolated.lowercased())
+            )
         case "startsWith":
-            return .bool(args[0].interpolated.lowercased().hasPrefix(args[1].interpolated.lowercased()))
+            return .bool(
+                args[0].interpolated.lowercased().hasPrefix(args[1].interpolated.lowercased())
+            )
         case "endsWith":
-            return .bool(args[0].interpolated.lowercased().hasSuffix(args[1].interpolated.lowercased()))
+            return .bool(
+                args[0].interpolated.lowercased().hasSuffix(args[1].interpolated.lowercased())
+            )
         case "format":
             return .string(try format(args[0].interpolated, Array(args.dropFirst())))
         case "join":
@@ -52,7 +58,8 @@ extension Expression {
     }
 
     /// `format('{0} of {1}', a, b)`; `{{` and `}}` stand for literal braces.
-    private static func format(_ pattern: String, _ args: [JSON]) throws(EvaluationError) -> String {
+    private static func format(_ pattern: String, _ args: [JSON]) throws(EvaluationError) -> String
+    {
         var output = ""
         var characters = pattern[...]
         while let character = characters.popFirst() {

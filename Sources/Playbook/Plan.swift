@@ -79,7 +79,8 @@ extension Step {
         case .verify(let request), .export(let request): result += request.fields.map(\.value)
         case .wait(let wait): result.append(wait.task)
         case .call(let call): result += call.body.templates
-        case .assert(let assertion): result += [assertion.condition] + [assertion.message].compactMap { $0 }
+        case .assert(let assertion):
+            result += [assertion.condition] + [assertion.message].compactMap { $0 }
         }
         return result
     }

@@ -31,26 +31,42 @@ struct Planner {
             for referenced in checkReferences(step, ids: ids) where reasons[referenced] == nil {
                 reasons[referenced] = "reference"
             }
-            if let session, session != step.id, reasons[session] == nil { reasons[session] = "session" }
+            if let session, session != step.id, reasons[session] == nil {
+                reasons[session] = "session"
+            }
             nodes.append(
                 Plan.Node(
-                    step: step, dependencies: [], reasons: reasons,
-                    commandClass: step.commandClass, session: session))
+                    step: step,
+                    dependencies: [],
+                    reasons: reasons,
+                    commandClass: step.commandClass,
+                    session: session
+                )
+            )
         }
         addLogoutEdges(&nodes)
         checkServers(nodes)
-        for index in nodes.indices { nodes[index].dependencies = nodes[index].reasons.keys.sorted() }
+        for index in nodes.indices {
+            nodes[index].dependencies = nodes[index].reasons.keys.sorted()
+        }
         return Plan(playbook: playbook, nodes: ordered(nodes))
     }
 
-    private mutating func resolveSession(_ step: Step, loginIDs: [String], ids: Set<String>)
+    private mutating func resolveSession(
+        _ step: Step,
+        loginIDs: [String],
+        ids: Set<String>
+    )
         -> String?
     {
         if case .login = step.kind { return step.id }
         guard step.usesSession else { return nil }
         if let session = step.session {
             guard loginIDs.contains(session) else {
-                report(step.mark, "step '\(step.id)' uses session '\(session)', which is not a login step")
+                report(
+                    step.mark,
+                    "step '\(step.id)' uses session '\(session)', which is not a login step"
+                )
                 return nil
             }
             return session
@@ -58,10 +74,16 @@ struct Planner {
         switch loginIDs.count {
         case 1: return loginIDs[0]
         case 0:
-            report(step.mark, "step '\(step.id)' needs a session, but the playbook has no login step")
+            report(
+                step.mark,
+                "step '\(step.id)' needs a session, but the playbook has no login step"
+            )
         default:
             let list = loginIDs.joined(separator: ", ")
-            report(step.mark, "step '\(step.id)' must say which session it uses ('session:' one of \(list))")
+            report(
+                step.mark,
+                "step '\(step.id)' must say which session it uses ('session:' one of \(list))"
+            )
         }
         return nil
     }
@@ -72,7 +94,8 @@ struct Planner {
             guard case .logout = nodes[index].step.kind, let session = nodes[index].session else {
                 continue
             }
-            for other in nodes where other.session == session && other.step.id != nodes[index].step.id {
+            for other in nodes
+            where other.session == session && other.step.id != nodes[index].step.id {
                 if case .logout = other.step.kind { continue }
                 if nodes[index].reasons[other.step.id] == nil {
                     nodes[index].reasons[other.step.id] = "session"
@@ -87,14 +110,18 @@ struct Planner {
             if let server = login.server {
                 if playbook.servers[server] == nil {
                     let names = playbook.servers.keys.sorted()
-                    var message = "step '\(node.step.id)' logs in to server '\(server)', which 'servers' does not define"
-                    if let close = suggestion(for: server, among: names) { message += "; did you mean '\(close)'?" }
+                    var message =
+                        "step '\(node.step.id)' logs in to server '\(server)', which 'servers' does not define"
+                    if let close = suggestion(for: server, among: names) {
+                        message += "; did you mean '\(close)'?"
+                    }
                     report(node.step.mark, message)
                 }
             } else if playbook.servers.count != 1 {
                 report(
                     node.step.mark,
-                    "step '\(node.step.id)' must name its 'server' (the playbook defines \(playbook.servers.count))")
+                    "step '\(node.step.id)' must name its 'server' (the playbook defines \(playbook.servers.count))"
+                )
             }
         }
     }
@@ -104,12 +131,18 @@ struct Planner {
         var referenced: [String] = []
         for template in step.templates {
             for expression in template.expressions {
-                for function in expression.functionNames where ExpressionFunctions.arities[function] == nil {
+                for function in expression.functionNames
+                where ExpressionFunctions.arities[function] == nil {
                     report(step.mark, "step '\(step.id)' calls unknown function '\(function)()'")
                 }
                 checkArities(expression, step: step)
                 for (root, components) in expression.paths {
-                    if let target = checkPath(root: root, components: components, step: step, ids: ids) {
+                    if let target = checkPath(
+                        root: root,
+                        components: components,
+                        step: step,
+                        ids: ids
+                    ) {
                         referenced.append(target)
                     }
                 }
@@ -151,11 +184,17 @@ struct Planner {
         case "env": return nil
         case "inputs":
             if let name = first, !playbook.inputs.contains(where: { $0.name == name }) {
-                report(step.mark, "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare")
+                report(
+                    step.mark,
+                    "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare"
+                )
             }
         case "secrets":
             if let name = first, playbook.secrets[name] == nil {
-                report(step.mark, "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare")
+                report(
+                    step.mark,
+                    "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare"
+                )
             }
         case "steps":
             guard let target = first else {
@@ -164,7 +203,8 @@ struct Planner {
             }
             return checkStepPath(target, components: components, step: step, ids: ids)
         default:
-            var message = "step '\(step.id)' reads '\(root)', which is not inputs, env, secrets or steps"
+            var message =
+                "step '\(step.id)' reads '\(root)', which is not inputs, env, secrets or steps"
             if let close = suggestion(for: root, among: ["inputs", "env", "secrets", "steps"]) {
                 message += "; did you mean '\(close)'?"
             }
@@ -182,7 +222,10 @@ struct Planner {
         guard let other = playbook.step(withID: target), target != step.id else {
             let what = target == step.id ? "itself" : nil
             if let what {
-                report(step.mark, "step '\(step.id)' reads its own outputs (\(what)); use an earlier step")
+                report(
+                    step.mark,
+                    "step '\(step.id)' reads its own outputs (\(what)); use an earlier step"
+                )
             } else {
                 report(step.mark, unknownStepMessage(target, in: step, ids: ids, what: "reads"))
             }
@@ -200,7 +243,12 @@ struct Planner {
         return target
     }
 
-    private func unknownStepMessage(_ name: String, in step: Step, ids: Set<String>, what: String)
+    private func unknownStepMessage(
+        _ name: String,
+        in step: Step,
+        ids: Set<String>,
+        what: String
+    )
         -> String
     {
         var message = "step '\(step.id)' \(what) step '\(name)', which does not exist"
@@ -218,7 +266,9 @@ struct Planner {
         var done: Set<String> = []
         var result: [Plan.Node] = []
         while !remaining.isEmpty {
-            guard let next = remaining.firstIndex(where: { $0.reasons.keys.allSatisfy(done.contains) })
+            guard
+                let next = remaining.firstIndex(where: { $0.reasons.keys.allSatisfy(done.contains) }
+                )
             else {
                 reportCycle(remaining)
                 return result + remaining
@@ -235,12 +285,17 @@ struct Planner {
         var current = remaining[0].step.id
         while !path.contains(current), let node = byID[current] {
             path.append(current)
-            guard let next = node.reasons.keys.sorted().first(where: { byID[$0] != nil }) else { break }
+            guard let next = node.reasons.keys.sorted().first(where: { byID[$0] != nil }) else {
+                break
+            }
             current = next
         }
         let start = path.firstIndex(of: current) ?? 0
         let cycle = Array(path[start...]) + [current]
         let first = byID[cycle[0]]?.step.mark ?? Mark(line: 1, column: 1)
-        report(first, "the steps wait for each other in a cycle: \(cycle.joined(separator: " -> "))")
+        report(
+            first,
+            "the steps wait for each other in a cycle: \(cycle.joined(separator: " -> "))"
+        )
     }
 }

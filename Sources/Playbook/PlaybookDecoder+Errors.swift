@@ -18,9 +18,11 @@ extension PlaybookDecoder {
     private mutating func decodeBackoff(_ node: Node, into policy: inout RetryPolicy) {
         let keys = ["initial", "factor", "max", "jitter"]
         guard let members = mapping(node, allowed: keys, in: "'backoff'") else { return }
-        policy.initialDelay = members["initial"].flatMap { duration($0, "'initial'") } ?? policy.initialDelay
+        policy.initialDelay =
+            members["initial"].flatMap { duration($0, "'initial'") } ?? policy.initialDelay
         policy.factor = members["factor"].flatMap { number($0, "'factor'") } ?? policy.factor
-        policy.maximumDelay = members["max"].flatMap { duration($0, "'max'") } ?? policy.maximumDelay
+        policy.maximumDelay =
+            members["max"].flatMap { duration($0, "'max'") } ?? policy.maximumDelay
         if let jitter = members["jitter"] {
             switch jitter.text {
             case "full": policy.jitter = true
@@ -37,7 +39,10 @@ extension PlaybookDecoder {
         for item in node.items ?? [node] {
             if let value = json(of: item), let status = value.exactInteger {
                 guard (400...599).contains(status) else {
-                    report(item, "an HTTP status to match must be between 400 and 599, not \(status)")
+                    report(
+                        item,
+                        "an HTTP status to match must be between 400 and 599, not \(status)"
+                    )
                     continue
                 }
                 result.append(.httpStatus(Int(status)))
@@ -81,7 +86,9 @@ extension PlaybookDecoder {
 
     private mutating func decodeErrorRule(_ node: Node) -> ErrorRule? {
         let keys = ["code", "status", "transport", "then", "retry"]
-        guard let members = mapping(node, allowed: keys, in: "an 'on-error' rule") else { return nil }
+        guard let members = mapping(node, allowed: keys, in: "an 'on-error' rule") else {
+            return nil
+        }
         var matchers: [ErrorMatcher] = []
         if let code = members["code"] { matchers += self.matchers(code) }
         if let status = members["status"] { matchers += self.matchers(status) }
@@ -99,11 +106,17 @@ extension PlaybookDecoder {
         case "continue": action = .continue
         case "fail": action = .fail
         case nil:
-            report(node, "an 'on-error' rule needs 'then' (retry, relogin, continue or fail) or 'retry'")
+            report(
+                node,
+                "an 'on-error' rule needs 'then' (retry, relogin, continue or fail) or 'retry'"
+            )
             return nil
         default:
             let thenNode = members["then"] ?? node
-            report(thenNode, "'then' must be retry, relogin, continue or fail, not \(describe(thenNode))")
+            report(
+                thenNode,
+                "'then' must be retry, relogin, continue or fail, not \(describe(thenNode))"
+            )
             return nil
         }
         return ErrorRule(matchers: matchers, action: action, mark: node.mark)

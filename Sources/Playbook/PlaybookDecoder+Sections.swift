@@ -28,8 +28,17 @@ extension PlaybookDecoder {
             report(root, "the playbook needs 'steps'")
         }
         return Playbook(
-            file: file, sha256: sha256, name: name, description: description, inputs: inputs,
-            servers: servers, secrets: secrets, window: window, defaults: defaults, steps: steps)
+            file: file,
+            sha256: sha256,
+            name: name,
+            description: description,
+            inputs: inputs,
+            servers: servers,
+            secrets: secrets,
+            window: window,
+            defaults: defaults,
+            steps: steps
+        )
     }
 
     private mutating func checkVersion(_ node: Node?, root: Node) {
@@ -64,7 +73,10 @@ extension PlaybookDecoder {
                 kind = parsed
             } else {
                 let names = Input.Kind.allCases.map(\.rawValue).joined(separator: ", ")
-                report(typeNode, "the type of \(context) must be one of \(names), not \(describe(typeNode))")
+                report(
+                    typeNode,
+                    "the type of \(context) must be one of \(names), not \(describe(typeNode))"
+                )
             }
         }
         var defaultValue: JSON?
@@ -72,15 +84,20 @@ extension PlaybookDecoder {
             defaultValue = inputValue(defaultNode, kind: kind, context: context)
         }
         let pattern = members["pattern"].flatMap { string($0, "the pattern of \(context)") }
-        if let pattern, let defaultNode = members["default"], case .string(let text)? = defaultValue,
+        if let pattern, let defaultNode = members["default"],
+            case .string(let text)? = defaultValue,
             !InputPattern.matches(pattern, text)
         {
             report(defaultNode, "the default of \(context) does not match its pattern '\(pattern)'")
         }
         return Input(
-            name: name, kind: kind, defaultValue: defaultValue, pattern: pattern,
+            name: name,
+            kind: kind,
+            defaultValue: defaultValue,
+            pattern: pattern,
             description: members["description"].flatMap { string($0, "the description") },
-            mark: node.mark)
+            mark: node.mark
+        )
     }
 
     private mutating func inputValue(_ node: Node, kind: Input.Kind, context: String) -> JSON? {
@@ -93,7 +110,10 @@ extension PlaybookDecoder {
             return .array(items.compactMap { json(of: $0) })
         case .integer:
             guard let value = json(of: node), case .int = value else {
-                report(node, "the default of \(context) must be a whole number, not \(describe(node))")
+                report(
+                    node,
+                    "the default of \(context) must be a whole number, not \(describe(node))"
+                )
                 return nil
             }
             return value
@@ -122,8 +142,13 @@ extension PlaybookDecoder {
             guard let url = template(urlNode, "the url of \(context)") else { continue }
             checkURL(url, node: urlNode)
             var server = Server(
-                name: name, url: url, tls: .system, requestsPerSecond: nil, loginsPerMinute: nil,
-                mark: pair.value.mark)
+                name: name,
+                url: url,
+                tls: .system,
+                requestsPerSecond: nil,
+                loginsPerMinute: nil,
+                mark: pair.value.mark
+            )
             if let tlsNode = members["tls"] { server.tls = decodeTLS(tlsNode, context: context) }
             if let limits = members["rate-limit"] { decodeRateLimit(limits, into: &server) }
             servers[name] = server
@@ -145,7 +170,10 @@ extension PlaybookDecoder {
             return .system
         }
         if members.count > 1 {
-            report(node, "the tls of \(context) takes one of 'fingerprint', 'ca-file' or 'insecure'")
+            report(
+                node,
+                "the tls of \(context) takes one of 'fingerprint', 'ca-file' or 'insecure'"
+            )
         }
         if let pin = members["fingerprint"], let value = template(pin, "'fingerprint'") {
             return .fingerprint(value)
@@ -194,7 +222,11 @@ extension PlaybookDecoder {
             }
             let simulator = members["simulator"].flatMap { string($0, "'simulator'") }
             secrets[name] = Secret(
-                name: name, source: source, simulatorValue: simulator, mark: pair.value.mark)
+                name: name,
+                source: source,
+                simulatorValue: simulator,
+                mark: pair.value.mark
+            )
         }
         return secrets
     }
@@ -220,10 +252,13 @@ extension PlaybookDecoder {
 
     private mutating func decodeDefaults(_ node: Node) -> Defaults {
         let keys = ["retry", "timeout", "on-error"]
-        guard let members = mapping(node, allowed: keys, in: "'defaults'") else { return Defaults() }
+        guard let members = mapping(node, allowed: keys, in: "'defaults'") else {
+            return Defaults()
+        }
         return Defaults(
             retry: members["retry"].flatMap { decodeRetry($0) },
             timeout: members["timeout"].flatMap { duration($0, "'timeout'") },
-            onError: members["on-error"].map { decodeErrorRules($0) } ?? [])
+            onError: members["on-error"].map { decodeErrorRules($0) } ?? []
+        )
     }
 }

@@ -4,7 +4,8 @@ import PlaybookYAML
 extension PlaybookDecoder {
     static let stepKinds = ["login", "logout", "verify", "export", "wait", "call", "assert"]
     static let stepKeys =
-        ["id", "needs", "when", "if", "session", "on-error", "retry", "timeout", "expect"] + stepKinds
+        ["id", "needs", "when", "if", "session", "on-error", "retry", "timeout", "expect"]
+        + stepKinds
 
     mutating func decodeSteps(_ node: Node) -> [Step] {
         guard let items = node.items else {
@@ -17,7 +18,10 @@ extension PlaybookDecoder {
         for item in items {
             guard let step = decodeStep(item) else { continue }
             if let first = seen[step.id] {
-                report(item, "duplicate step id '\(step.id)' (first at \(first.line):\(first.column))")
+                report(
+                    item,
+                    "duplicate step id '\(step.id)' (first at \(first.line):\(first.column))"
+                )
                 continue
             }
             seen[step.id] = step.mark
@@ -34,7 +38,10 @@ extension PlaybookDecoder {
             return nil
         }
         if !Self.isValidID(id) {
-            report(idNode, "step id '\(id)' must start with a letter and hold only letters, digits, '-' and '_'")
+            report(
+                idNode,
+                "step id '\(id)' must start with a letter and hold only letters, digits, '-' and '_'"
+            )
         }
         guard kinds.count == 1, let kindNode = members[kinds[0]] else {
             let list = Self.stepKinds.joined(separator: ", ")
@@ -47,7 +54,8 @@ extension PlaybookDecoder {
         }
         guard let kind = decodeKind(kinds[0], kindNode, stepID: id) else { return nil }
         return Step(
-            id: id, kind: kind,
+            id: id,
+            kind: kind,
             needs: members["needs"].map { stringList($0, "'needs'").map(\.0) } ?? [],
             condition: (members["when"] ?? members["if"]).flatMap { template($0, "a condition") },
             session: members["session"].flatMap { string($0, "'session'") },
@@ -55,12 +63,15 @@ extension PlaybookDecoder {
             retry: members["retry"].flatMap { decodeRetry($0) },
             timeout: members["timeout"].flatMap { duration($0, "'timeout'") },
             expect: members["expect"].flatMap { duration($0, "'expect'") },
-            mark: node.mark)
+            mark: node.mark
+        )
     }
 
     static func isValidID(_ id: String) -> Bool {
         guard let first = id.first, first.isASCII, first.isLetter else { return false }
-        return id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+        return id.allSatisfy {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_")
+        }
     }
 
     private mutating func decodeKind(_ kind: String, _ node: Node, stepID: String) -> Step.Kind? {
@@ -70,7 +81,8 @@ extension PlaybookDecoder {
         case "logout":
             if !node.isNull { _ = mapping(node, allowed: [], in: context) }
             return .logout
-        case "verify": return decodeExport(node, verifying: true, context: context).map(Step.Kind.verify)
+        case "verify":
+            return decodeExport(node, verifying: true, context: context).map(Step.Kind.verify)
         case "export":
             return decodeExport(node, verifying: false, context: context).map(Step.Kind.export)
         case "wait": return decodeWait(node, context: context).map(Step.Kind.wait)
@@ -93,7 +105,9 @@ extension PlaybookDecoder {
         login.domain = members["domain"].flatMap { template($0, "'domain'") }
         login.readOnly = members["read-only"].flatMap { template($0, "'read-only'") }
         login.sessionName = members["session-name"].flatMap { template($0, "'session-name'") }
-        login.sessionTimeout = members["session-timeout"].flatMap { template($0, "'session-timeout'") }
+        login.sessionTimeout = members["session-timeout"].flatMap {
+            template($0, "'session-timeout'")
+        }
         if login.apiKey != nil, login.user != nil || login.password != nil {
             report(node, "\(context) takes 'api-key' or 'user' and 'password', not both")
         } else if login.apiKey == nil, login.user == nil || login.password == nil {
@@ -107,7 +121,11 @@ extension PlaybookDecoder {
         return login
     }
 
-    private mutating func decodeExport(_ node: Node, verifying: Bool, context: String)
+    private mutating func decodeExport(
+        _ node: Node,
+        verifying: Bool,
+        context: String
+    )
         -> ExportRequest?
     {
         let names = ExportRules.fields.map(\.name).filter { $0 != "pre-export-verification-only" }
@@ -134,7 +152,11 @@ extension PlaybookDecoder {
             request.fields.append((key, value, pair.key.mark))
         }
         let present = Set(request.fields.map(\.name))
-        for problem in ExportRules.ruleProblems(known: known, present: present, verifying: verifying) {
+        for problem in ExportRules.ruleProblems(
+            known: known,
+            present: present,
+            verifying: verifying
+        ) {
             report(node, problem)
         }
         return request
@@ -151,7 +173,9 @@ extension PlaybookDecoder {
             return
         }
         var message = "export-management has no field '\(key)' (in \(context))"
-        if let close = suggestion(for: key, among: names) { message += "; did you mean '\(close)'?" }
+        if let close = suggestion(for: key, among: names) {
+            message += "; did you mean '\(close)'?"
+        }
         report(node, message)
     }
 
@@ -189,10 +213,14 @@ extension PlaybookDecoder {
             return nil
         }
         guard let thatNode = members["that"], let condition = template(thatNode, "'that'") else {
-            if members["that"] == nil { report(node, "\(context) needs 'that', the condition to hold") }
+            if members["that"] == nil {
+                report(node, "\(context) needs 'that', the condition to hold")
+            }
             return nil
         }
         return Assertion(
-            condition: condition, message: members["message"].flatMap { template($0, "'message'") })
+            condition: condition,
+            message: members["message"].flatMap { template($0, "'message'") }
+        )
     }
 }

@@ -81,7 +81,10 @@ struct PlaybookDecoder {
 
     mutating func integer(_ node: Node, _ what: String, minimum: Int64 = 1) -> Int? {
         guard let value = json(of: node), let number = value.exactInteger, number >= minimum else {
-            report(node, "\(what) must be a whole number of at least \(minimum), not \(describe(node))")
+            report(
+                node,
+                "\(what) must be a whole number of at least \(minimum), not \(describe(node))"
+            )
             return nil
         }
         return Int(number)
@@ -135,7 +138,10 @@ struct PlaybookDecoder {
             return try Template.parse(text)
         } catch {
             let column = node.mark.column + error.offset + quoteOffset(node)
-            report(at: Mark(line: node.mark.line, column: column), "invalid expression: \(error.message)")
+            report(
+                at: Mark(line: node.mark.line, column: column),
+                "invalid expression: \(error.message)"
+            )
             return nil
         }
     }

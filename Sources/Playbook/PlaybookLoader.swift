@@ -16,7 +16,8 @@ public enum PlaybookLoadError: Error, Sendable, CustomStringConvertible {
     /// Every problem as a diagnostic, for uniform rendering.
     public var diagnostics: [Diagnostic] {
         switch self {
-        case .yaml(let error): [Diagnostic(file: error.file, mark: error.mark, message: error.message)]
+        case .yaml(let error):
+            [Diagnostic(file: error.file, mark: error.mark, message: error.message)]
         case .invalid(let error): error.diagnostics
         }
     }
@@ -39,7 +40,9 @@ public enum PlaybookLoader {
         }
         var planner = Planner(playbook: playbook)
         let plan = planner.plan()
-        guard planner.diagnostics.isEmpty else { throw .invalid(PlaybookError(planner.diagnostics)) }
+        guard planner.diagnostics.isEmpty else {
+            throw .invalid(PlaybookError(planner.diagnostics))
+        }
         return plan
     }
 

@@ -29,7 +29,8 @@ public enum RFC3339 {
         if characters[index] == "Z" { return index + 1 == characters.count ? 0 : nil }
         guard characters.count == index + 6, characters[index] == "+" || characters[index] == "-",
             characters[index + 3] == ":",
-            let hours = number(characters, index + 1, 2), let minutes = number(characters, index + 4, 2)
+            let hours = number(characters, index + 1, 2),
+            let minutes = number(characters, index + 4, 2)
         else { return nil }
         let sign = characters[index] == "-" ? -1 : 1
         return sign * (hours * 3600 + minutes * 60)

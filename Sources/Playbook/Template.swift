@@ -63,7 +63,10 @@ public struct Template: Sendable, Equatable {
             do {
                 parts.append(.expression(try Expression.parse(body), offset: index))
             } catch {
-                throw ExpressionSyntaxError(offset: index + 3 + error.offset, message: error.message)
+                throw ExpressionSyntaxError(
+                    offset: index + 3 + error.offset,
+                    message: error.message
+                )
             }
             index = close + 2
         }

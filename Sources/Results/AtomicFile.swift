@@ -12,13 +12,17 @@ public struct FileWriteError: Error, Sendable, CustomStringConvertible {
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws(FileWriteError) {
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let temporary =
+            (directory.isEmpty ? "." : directory)
+            + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FileWriteError(path: path, reason: errnoText()) }
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            let result = bytes[written...].withUnsafeBytes {
+                Glibc.write(descriptor, $0.baseAddress, $0.count)
+            }
             if result < 0, errno == EINTR { continue }
             guard result > 0 else {
                 let reason = errnoText()
@@ -48,12 +52,15 @@ public enum AtomicFile {
         let directory = (path as NSString).deletingLastPathComponent
         let folder = directory.isEmpty ? "." : directory
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory),
+            isDirectory.boolValue
         else { throw FileWriteError(path: path, reason: "the folder \(folder) does not exist") }
         guard access(folder, W_OK) == 0 else {
             throw FileWriteError(path: path, reason: "the folder \(folder) is not writable")
         }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+            isDirectory.boolValue
+        {
             throw FileWriteError(path: path, reason: "it is a directory")
         }
     }

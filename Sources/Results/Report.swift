@@ -30,7 +30,9 @@ public enum Report {
 
     private static func totals(_ run: RunResult) -> JSON {
         var counts: [String: JSON] = [:]
-        for status in ["succeeded", "failed", "skipped", "refused", "timed-out", "cancelled", "ignored"] {
+        for status in [
+            "succeeded", "failed", "skipped", "refused", "timed-out", "cancelled", "ignored",
+        ] {
             counts[status] = .int(Int64(run.steps.filter { $0.status.rawValue == status }.count))
         }
         return [
@@ -50,7 +52,8 @@ public enum Report {
 
     private static func step(_ step: StepResult) -> JSON {
         var members: [String: JSON] = [
-            "id": .string(step.id), "kind": .string(step.kind), "status": .string(step.status.rawValue),
+            "id": .string(step.id), "kind": .string(step.kind),
+            "status": .string(step.status.rawValue),
             "attempts": .array(step.attempts.map(attempt)),
         ]
         if let reason = step.reason { members["reason"] = .string(reason) }
@@ -72,7 +75,8 @@ public enum Report {
 
     private static func attempt(_ attempt: Attempt) -> JSON {
         var members: [String: JSON] = [
-            "number": .int(Int64(attempt.number)), "started": .string(RFC3339.format(attempt.started)),
+            "number": .int(Int64(attempt.number)),
+            "started": .string(RFC3339.format(attempt.started)),
             "ended": .string(RFC3339.format(attempt.ended)),
             "outcome": .string(attempt.error == nil ? "succeeded" : "failed"),
         ]
@@ -93,5 +97,7 @@ public enum Report {
         return .object(members)
     }
 
-    private static func seconds(_ value: Double) -> JSON { .double((value * 1000).rounded() / 1000) }
+    private static func seconds(_ value: Double) -> JSON {
+        .double((value * 1000).rounded() / 1000)
+    }
 }

@@ -6,7 +6,10 @@ import Testing
     @Test(arguments: [
         ("{}", JSON.object([:])),
         ("[1, -2, 3.5]", JSON.array([.int(1), .int(-2), .double(3.5)])),
-        (#"{"a": "x\"y\u00e9", "b": [true, false, null]}"#, JSON.object(["a": "x\"yé", "b": [true, false, nil]])),
+        (
+            #"{"a": "x\"y\u00e9", "b": [true, false, null]}"#,
+            JSON.object(["a": "x\"yé", "b": [true, false, nil]])
+        ),
         (#""\ud83d\ude00""#, JSON.string("😀")),
     ])
     func parsesValues(text: String, expected: JSON) throws {
@@ -110,6 +113,8 @@ import Testing
 
     @Test func millionAs() {
         let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-        #expect(SHA256.hex(bytes) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(
+            SHA256.hex(bytes) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        )
     }
 }

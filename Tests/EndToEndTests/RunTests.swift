@@ -15,7 +15,11 @@ import Testing
         #expect(json["outcome"] as? String == "succeeded")
         #expect(json["exit-code"] as? Int == 0)
         let steps = json["steps"] as? [[String: Any]] ?? []
-        #expect(steps.map { $0["id"] as? String } == ["login", "verify", "verified", "export", "exported", "logout"])
+        #expect(
+            steps.map { $0["id"] as? String } == [
+                "login", "verify", "verified", "export", "exported", "logout",
+            ]
+        )
         #expect(steps.allSatisfy { $0["status"] as? String == "succeeded" })
         let exported = try #require(steps.first { $0["id"] as? String == "exported" })
         let task = exported["task"] as? [String: Any]
@@ -32,7 +36,8 @@ import Testing
         #expect(totals?["api-calls"] as? Int == requests.count)
         #expect(totals?["logins"] as? Int == 1)
         #expect(outcome.stderr.contains("ok   exported succeeded"))
-        let mode = try FileManager.default.attributesOfItem(atPath: report)[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: report)[.posixPermissions] as? Int
         #expect(mode == 0o600)
     }
 
@@ -49,7 +54,11 @@ import Testing
         #expect(json["outcome"] as? String == "failed")
         let steps = json["steps"] as? [[String: Any]] ?? []
         let statuses = steps.map { "\($0["id"] ?? ""):\($0["status"] ?? "")" }
-        #expect(statuses == ["login:succeeded", "verify:failed", "verified:skipped", "logout:succeeded"])
+        #expect(
+            statuses == [
+                "login:succeeded", "verify:failed", "verified:skipped", "logout:succeeded",
+            ]
+        )
         let verify = try #require(steps.first { $0["id"] as? String == "verify" })
         let error = verify["error"] as? [String: Any]
         #expect(error?["code"] as? String == "err_not_a_system_domain_session")
@@ -68,17 +77,20 @@ import Testing
         #expect(outcome.status == 65)
         #expect(
             outcome.stderr
-                == "chkflow: error: --var target-version: '82' does not match the pattern 'R[0-9]+(\\.[0-9]+)?'\n")
+                == "chkflow: error: --var target-version: '82' does not match the pattern 'R[0-9]+(\\.[0-9]+)?'\n"
+        )
     }
 
     @Test func anUnwritableReportIsRefusedBeforeTheRun() throws {
         let outcome = try chkflow([
-            "run", Paths.playbook("smc-export.yaml"), "--simulator", "--report", "/nonexistent/r.json",
+            "run", Paths.playbook("smc-export.yaml"), "--simulator", "--report",
+            "/nonexistent/r.json",
         ])
         #expect(outcome.status == 73)
         #expect(
             outcome.stderr
-                == "chkflow: error: cannot write /nonexistent/r.json: the folder /nonexistent does not exist\n")
+                == "chkflow: error: cannot write /nonexistent/r.json: the folder /nonexistent does not exist\n"
+        )
     }
 }
 
@@ -98,7 +110,8 @@ import Testing
                 "\(path):6:7: error: the login of step 'login' needs 'user' and 'password', or 'api-key'",
                 "\(path):9:7: error: an export needs 'file-path' (only a pre-export verification may leave it out)",
                 "\(path):10:21: error: 'days-of-logs' must be a positive whole number of days, not -3",
-            ])
+            ]
+        )
     }
 
     @Test func yamlErrorsArePositioned() throws {
@@ -126,7 +139,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (["frobnicate"], "chkflow: error: unknown command 'frobnicate'\nrun 'chkflow help' for usage\n"),
+        (
+            ["frobnicate"],
+            "chkflow: error: unknown command 'frobnicate'\nrun 'chkflow help' for usage\n"
+        ),
         (["run"], "chkflow: error: run needs exactly one playbook\nrun 'chkflow help' for usage\n"),
         (
             ["plan", "x.yaml", "--format", "svg"],
@@ -150,8 +166,13 @@ import Testing
     @Test func codesListsTheCatalogue() throws {
         let outcome = try chkflow(["codes", "--json"])
         #expect(outcome.status == 0)
-        let entries = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: String]]
+        let entries =
+            try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: String]]
         #expect(entries?.count == 57)
-        #expect(entries?.contains { $0["code"] == "err_too_many_requests" && $0["class"] == "transient" } == true)
+        #expect(
+            entries?.contains {
+                $0["code"] == "err_too_many_requests" && $0["class"] == "transient"
+            } == true
+        )
     }
 }

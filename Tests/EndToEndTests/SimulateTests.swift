@@ -31,7 +31,8 @@ import Testing
         let report = folder + "/report.json"
         let outcome = try chkflow(
             ["run", Paths.fixture("direct.yaml"), "--report", report],
-            environment: ["CHKP_URL": url, "CHKP_API_KEY": "chkflow-demo-key"])
+            environment: ["CHKP_URL": url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let json = try readJSON(report)
         let servers = json["servers"] as? [[String: Any]]
@@ -58,7 +59,8 @@ import Testing
         let report = folder + "/report.json"
         let outcome = try chkflow(
             ["run", Paths.fixture("direct.yaml"), "--report", report],
-            environment: ["CHKP_URL": url, "CHKP_API_KEY": "wrong-key"])
+            environment: ["CHKP_URL": url, "CHKP_API_KEY": "wrong-key"]
+        )
         #expect(outcome.status == 1)
         #expect(!outcome.stderr.contains("wrong-key"))
         let json = try readJSON(report)

@@ -12,7 +12,8 @@ private let scope = EvaluationScope(
         ],
         "env": ["HOST": "mgmt"],
     ],
-    statusFunctions: ["success": true, "failure": false, "always": true, "cancelled": false])
+    statusFunctions: ["success": true, "failure": false, "always": true, "cancelled": false]
+)
 
 private func evaluate(_ text: String) throws -> Value {
     try Template.parse(text).evaluate(in: scope)
@@ -35,7 +36,7 @@ private func evaluate(_ text: String) throws -> Value {
         ("${{ join(steps.domains.response.objects[*].name, ' ') }}", .string("A B")),
         ("${{ length(steps.domains.response.objects) }}", .int(2)),
         ("${{ toJSON(inputs.count) }}", .string("3")),
-        ("${{ fromJSON('{\"a\": 1}').a }}", .int(1)),
+        ("${{ fromJSON('{\"a\": [1]}') }}", JSON.object(["a": [1]])),
         ("${{ 'it''s' }}", .string("it's")),
         ("plain text", .string("plain text")),
     ])
@@ -54,9 +55,9 @@ private func evaluate(_ text: String) throws -> Value {
     }
 
     @Test(arguments: [
-        ("${{ inputs. }}", 13, "expected a name after '.'"),
+        ("${{ inputs. }}", 11, "expected a name after '.'"),
         ("${{ (a }}", 7, "expected ')'"),
-        ("${{ 'open }}", 4, "'${{' without a closing '}}'"),
+        ("${{ 'open }}", 0, "'${{' without a closing '}}'"),
         ("${{ a == }}", 9, "expected a value"),
         ("x ${{ a", 2, "'${{' without a closing '}}'"),
     ])
@@ -67,7 +68,9 @@ private func evaluate(_ text: String) throws -> Value {
     }
 
     @Test func deepNestingIsAnError() {
-        let text = "${{ " + String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000) + " }}"
+        let text =
+            "${{ " + String(repeating: "(", count: 10_000) + "1"
+            + String(repeating: ")", count: 10_000) + " }}"
         #expect(throws: ExpressionSyntaxError.self) { try Template.parse(text) }
     }
 
@@ -77,7 +80,8 @@ private func evaluate(_ text: String) throws -> Value {
 
     @Test func descriptionRoundTrips() throws {
         let template = try Template.parse("${{ steps.a.task.status == 'succeeded' && !failure() }}")
-        #expect(template.description == "${{ steps.a.task.status == 'succeeded' && !failure() }}")
+        #expect(template.description == "${{ (steps.a.task.status == 'succeeded') && !failure() }}")
+        #expect(try Template.parse(template.description) == template)
     }
 }
 

@@ -1,5 +1,5 @@
-import Foundation
 import ChkflowCore
+import Foundation
 import Playbook
 import Testing
 
@@ -42,7 +42,9 @@ private func diagnostics(_ text: String) -> [String] {
         (
             "missing version",
             "name: t\nsteps:\n  - id: a\n    assert: {that: true}\n",
-            ["p.yaml:1:1: error: the playbook needs 'chkflow: 1' (the version of the playbook language)"]
+            [
+                "p.yaml:1:1: error: the playbook needs 'chkflow: 1' (the version of the playbook language)"
+            ]
         ),
         (
             "wrong version",
@@ -53,23 +55,30 @@ private func diagnostics(_ text: String) -> [String] {
             "export without file-path",
             playbook(steps: "  - id: e\n    export:\n      version: R82\n"),
             [
-                "p.yaml:12:7: error: an export needs 'file-path' (only a pre-export verification may leave it out)"
+                "p.yaml:13:7: error: an export needs 'file-path' (only a pre-export verification may leave it out)"
             ]
         ),
         (
             "bad target version",
             playbook(steps: "  - id: v\n    verify:\n      version: 82\n"),
-            ["p.yaml:12:16: error: 'version' must be a target version such as R81.20 or R82, not 82"]
+            [
+                "p.yaml:13:16: error: 'version' must be a target version such as R81.20 or R82, not 82"
+            ]
         ),
         (
             "days-of-logs not positive",
-            playbook(steps: "  - id: e\n    export:\n      file-path: /x.tgz\n      days-of-logs: 0\n"),
-            ["p.yaml:13:21: error: 'days-of-logs' must be a positive whole number of days, not 0"]
+            playbook(
+                steps: "  - id: e\n    export:\n      file-path: /x.tgz\n      days-of-logs: 0\n"
+            ),
+            ["p.yaml:14:21: error: 'days-of-logs' must be a positive whole number of days, not 0"]
         ),
         (
             "domain backup without domain-name",
-            playbook(steps: "  - id: e\n    export:\n      file-path: /x.tgz\n      is-domain-backup: true\n"),
-            ["p.yaml:12:7: error: 'is-domain-backup' needs 'domain-name' (the domain to back up)"]
+            playbook(
+                steps:
+                    "  - id: e\n    export:\n      file-path: /x.tgz\n      is-domain-backup: true\n"
+            ),
+            ["p.yaml:13:7: error: 'is-domain-backup' needs 'domain-name' (the domain to back up)"]
         ),
         (
             "domain backup and smc-to-mds together",
@@ -77,25 +86,33 @@ private func diagnostics(_ text: String) -> [String] {
                 steps:
                     "  - id: e\n    export:\n      file-path: /x.tgz\n      domain-name: d\n      is-domain-backup: true\n      is-smc-to-mds: true\n"
             ),
-            ["p.yaml:12:7: error: 'is-domain-backup' and 'is-smc-to-mds' cannot both be true"]
+            ["p.yaml:13:7: error: 'is-domain-backup' and 'is-smc-to-mds' cannot both be true"]
         ),
         (
             "unknown export field with a suggestion",
-            playbook(steps: "  - id: e\n    export:\n      file-path: /x.tgz\n      include-log: true\n"),
+            playbook(
+                steps: "  - id: e\n    export:\n      file-path: /x.tgz\n      include-log: true\n"
+            ),
             [
-                "p.yaml:13:7: error: export-management has no field 'include-log' (in the export of step 'e'); did you mean 'include-logs'?"
+                "p.yaml:14:7: error: export-management has no field 'include-log' (in the export of step 'e'); did you mean 'include-logs'?"
             ]
         ),
         (
             "on-error code not in the catalogue",
-            playbook(steps: "  - id: w\n    wait:\n      task: abc\n    on-error:\n      - code: err_to_many_requests\n        then: fail\n"),
+            playbook(
+                steps:
+                    "  - id: w\n    wait:\n      task: abc\n    on-error:\n      - code: err_to_many_requests\n        then: fail\n"
+            ),
             [
                 "p.yaml:15:15: error: 'err_to_many_requests' is not an error code Check Point lists; did you mean 'err_too_many_requests'? (see 'chkflow codes')"
             ]
         ),
         (
             "prefix pattern that matches nothing",
-            playbook(steps: "  - id: w\n    wait:\n      task: abc\n    on-error:\n      - code: err_nothing_*\n        then: fail\n"),
+            playbook(
+                steps:
+                    "  - id: w\n    wait:\n      task: abc\n    on-error:\n      - code: err_nothing_*\n        then: fail\n"
+            ),
             [
                 "p.yaml:15:15: error: the pattern 'err_nothing_*' matches no error code Check Point lists (see 'chkflow codes')"
             ]
@@ -120,7 +137,7 @@ private func diagnostics(_ text: String) -> [String] {
         (
             "expression syntax error",
             playbook(steps: "  - id: w\n    wait:\n      task: ${{ steps.login. }}\n"),
-            ["p.yaml:13:25: error: invalid expression: expected a name after '.'"]
+            ["p.yaml:13:29: error: invalid expression: expected a name after '.'"]
         ),
         (
             "a cycle",
@@ -162,7 +179,9 @@ private func diagnostics(_ text: String) -> [String] {
         (
             "call used for export-management",
             playbook(steps: "  - id: c\n    call:\n      command: export-management\n"),
-            ["p.yaml:13:16: error: use a 'export' or 'verify' step for export-management, not 'call'"]
+            [
+                "p.yaml:13:16: error: use a 'export' or 'verify' step for export-management, not 'call'"
+            ]
         ),
         (
             "window with a bad time",
@@ -192,19 +211,29 @@ private func diagnostics(_ text: String) -> [String] {
             edges == [
                 "login<-", "verify<-login", "verified<-login,verify", "export<-login,verified",
                 "exported<-export,login", "logout<-export,exported,login,verified,verify",
-            ])
-        #expect(plan.nodes.map(\.commandClass.rawValue) == [
-            "idempotent", "idempotent", "read-only", "once-only", "read-only", "idempotent",
-        ])
+            ]
+        )
+        #expect(
+            plan.nodes.map(\.commandClass.rawValue) == [
+                "idempotent", "idempotent", "read-only", "once-only", "read-only", "idempotent",
+            ]
+        )
         #expect(plan.playbook.sha256.count == 64)
     }
 
     @Test func allErrorsAreReportedSortedByPosition() {
         let text = playbook(
-            steps: "  - id: w\n    timeout: soon\n    wait:\n      task: abc\n  - id: e\n    export: {}\n")
+            steps:
+                "  - id: w\n    timeout: soon\n    wait:\n      task: abc\n  - id: e\n    export: {}\n"
+        )
         let lines = diagnostics(text)
         #expect(lines.count == 2)
-        #expect(lines == lines.sorted { $0.split(separator: ":")[1].count < $1.split(separator: ":")[1].count || $0 < $1 })
+        #expect(
+            lines
+                == lines.sorted {
+                    $0.split(separator: ":")[1].count < $1.split(separator: ":")[1].count || $0 < $1
+                }
+        )
     }
 }
 
