@@ -71,11 +71,21 @@ public struct StepResult: Sendable {
     /// What later expressions see as `steps.<id>.…` (besides `status`).
     public var outputs: [String: JSON] = [:]
     public var error: ErrorSummary?
+    /// The items of a `for-each` step, each with its own steps.
+    public var items: [ItemResult] = []
 
     public var duration: Double? {
         guard let started, let ended else { return nil }
         return ended - started
     }
+}
+
+/// One item of a `for-each` step.
+public struct ItemResult: Sendable {
+    public var index: Int
+    public var item: JSON
+    public var status: StepStatus
+    public var steps: [StepResult]
 }
 
 /// A server as the run met it.

@@ -18,100 +18,149 @@ struct StepContext: Sendable {
     var node: Plan.Node
     var scope: EvaluationScope
     var session: Session?
-    var playbook: Playbook
+    /// Every session open around the step, for the steps of a `for-each`.
+    var sessions: [String: Session]
+    /// Loop variables in scope, for nested `for-each` steps.
+    var loopValues: [String: JSON]
+    /// Outputs of outer steps, for the steps of a `for-each`.
+    var outerSteps: [String: JSON]
+    /// A label such as `each-domain[3]` for the steps of one item, or nil at the top.
+    var label: String?
+    var shared: RunShared
+
+    var playbook: Playbook { shared.playbook }
 }
 
-/// The scheduler's bookkeeping; owned by one task, never shared.
+/// What every graph of one run shares.
+struct RunShared: Sendable {
+    var playbook: Playbook
+    var values: RunValues
+    var environment: JSON
+}
+
+/// The scheduler's bookkeeping for one graph (the playbook, or one item of a `for-each`); owned
+/// by one task, never shared.
+///
+/// Every operation is proportional to the step's own edges, not to the size of the graph, so
+/// that a playbook of ten thousand steps schedules in linear time.
 struct RunState {
-    let plan: Plan
-    let values: RunValues
-    let environment: [String: String]
-    private var nodes: [String: Plan.Node] = [:]
-    private var pending: [String]
-    private var running: Set<String> = []
-    private var results: [String: StepResult] = [:]
-    var sessions: [String: Session] = [:]
-    private var everySession: [Session] = []
-    private var servers: [ServerSummary] = []
-    private var cancelled = false
+    let shared: RunShared
+    let nodes: [Plan.Node]
+    let label: String?
+    private var index: [String: Int] = [:]
+    private var waiting: [Int]
+    private var dependents: [[Int]]
+    /// Ready steps by plan position, earliest first.
+    private var ready: IndexHeap
+    private var results: [StepResult?]
+    /// Whether each finished step, and everything it depends on, succeeded (or was ignored).
+    private var healthy: [Bool]
+    /// Whether each finished step, or anything it depends on, failed.
+    private var failedBefore: [Bool]
+    private var outputs: [String: JSON]
+    private let loopValues: [String: JSON]
+    var sessions: [String: Session]
+    private(set) var opened: [Session] = []
+    private(set) var servers: [ServerSummary] = []
+    private(set) var cancelled = false
+    private(set) var unfinished: Int
 
-    init(plan: Plan, values: RunValues, environment: [String: String]) {
-        self.plan = plan
-        self.values = values
-        self.environment = environment
-        self.pending = plan.nodes.map(\.step.id)
-        for node in plan.nodes { nodes[node.step.id] = node }
-    }
-
-    /// Pending steps whose dependencies have all ended, in plan order.
-    func readySteps() -> [String] {
-        pending.filter { id in
-            nodes[id]?.dependencies.allSatisfy { results[$0] != nil } ?? false
+    init(
+        nodes: [Plan.Node],
+        shared: RunShared,
+        label: String? = nil,
+        outerSteps: [String: JSON] = [:],
+        loopValues: [String: JSON] = [:],
+        sessions: [String: Session] = [:]
+    ) {
+        self.shared = shared
+        self.nodes = nodes
+        self.label = label
+        self.outputs = outerSteps
+        self.loopValues = loopValues
+        self.sessions = sessions
+        unfinished = nodes.count
+        waiting = Array(repeating: 0, count: nodes.count)
+        dependents = Array(repeating: [], count: nodes.count)
+        results = Array(repeating: nil, count: nodes.count)
+        healthy = Array(repeating: true, count: nodes.count)
+        failedBefore = Array(repeating: false, count: nodes.count)
+        for (position, node) in nodes.enumerated() { index[node.step.id] = position }
+        var initial: [Int] = []
+        for (position, node) in nodes.enumerated() {
+            for dependency in node.dependencies {
+                guard let source = index[dependency] else { continue }
+                waiting[position] += 1
+                dependents[source].append(position)
+            }
+            if waiting[position] == 0 { initial.append(position) }
         }
+        ready = IndexHeap(initial)
     }
 
-    mutating func markRunning(_ id: String) {
-        pending.removeAll { $0 == id }
-        running.insert(id)
-    }
+    /// The next step whose dependencies have all ended, or nil.
+    mutating func nextReady() -> Int? { ready.pop() }
+
+    /// Puts back a ready step the scheduler had no room for.
+    mutating func deferReady(_ position: Int) { ready.push(position) }
+
+    var hasReady: Bool { !ready.isEmpty }
 
     mutating func cancelPending() { cancelled = true }
 
-    mutating func finish(_ outcome: StepOutcome) {
-        let id = outcome.result.id
-        pending.removeAll { $0 == id }
-        running.remove(id)
-        results[id] = outcome.result
+    mutating func finish(_ position: Int, _ outcome: StepOutcome) {
+        let result = outcome.result
+        results[position] = result
+        unfinished -= 1
+        let dependencies = nodes[position].dependencies.compactMap { index[$0] }
+        let statusHealthy = result.status == .succeeded || result.status == .ignored
+        healthy[position] = statusHealthy && dependencies.allSatisfy { healthy[$0] }
+        failedBefore[position] =
+            result.status.failsRun || dependencies.contains { failedBefore[$0] }
+        var visible = result.outputs
+        visible["status"] = .string(result.status.rawValue)
+        visible["outcome"] = .string(result.status.rawValue)
+        outputs[result.id] = .object(visible)
         if let session = outcome.openedSession {
-            sessions[id] = session
-            everySession.append(session)
+            sessions[result.id] = session
+            opened.append(session)
         }
         if let server = outcome.server { servers.append(server) }
         if let closed = outcome.closedSession { sessions[closed] = nil }
-    }
-
-    /// The statuses of every step this one depends on, directly or not.
-    private func ancestorStatuses(of id: String) -> [StepStatus] {
-        var seen: Set<String> = []
-        var stack = nodes[id]?.dependencies ?? []
-        var statuses: [StepStatus] = []
-        while let next = stack.popLast() {
-            guard seen.insert(next).inserted else { continue }
-            if let status = results[next]?.status { statuses.append(status) }
-            stack += nodes[next]?.dependencies ?? []
+        for dependent in dependents[position] {
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0 { ready.push(dependent) }
         }
-        return statuses
     }
 
-    func scope(for id: String) -> EvaluationScope {
+    /// What the step's expressions can see: only the steps it depends on (validation makes sure
+    /// it reads no others), outer steps and loop variables.
+    func scope(for position: Int) -> EvaluationScope {
+        let node = nodes[position]
         var steps: [String: JSON] = [:]
-        for (stepID, result) in results {
-            var outputs = result.outputs
-            outputs["status"] = .string(result.status.rawValue)
-            outputs["outcome"] = .string(result.status.rawValue)
-            steps[stepID] = .object(outputs)
-        }
-        let statuses = ancestorStatuses(of: id)
-        let failed = statuses.contains { $0.failsRun }
-        let succeeded = statuses.allSatisfy { $0 == .succeeded || $0 == .ignored }
+        for dependency in node.dependencies { steps[dependency] = outputs[dependency] }
+        for (id, value) in outputs where index[id] == nil { steps[id] = value }
+        let dependencies = node.dependencies.compactMap { index[$0] }
+        var roots: [String: JSON] = [
+            "inputs": .object(shared.values.inputs), "secrets": .object(shared.values.secrets),
+            "env": shared.environment, "steps": .object(steps),
+        ]
+        for (name, value) in loopValues { roots[name] = value }
         return EvaluationScope(
-            roots: [
-                "inputs": .object(values.inputs), "secrets": .object(values.secrets),
-                "env": .object(environment.mapValues(JSON.string)), "steps": .object(steps),
-            ],
+            roots: roots,
             statusFunctions: [
-                "success": succeeded && !cancelled, "failure": failed, "always": true,
+                "success": !cancelled && dependencies.allSatisfy { healthy[$0] },
+                "failure": dependencies.contains { failedBefore[$0] }, "always": true,
                 "cancelled": cancelled,
-            ]
-        )
+            ])
     }
 
-    /// A result when the step must not run: its condition is false, or the run was cancelled.
-    func decideSkip(_ id: String) -> StepResult? {
-        guard let node = nodes[id] else { return nil }
-        let step = node.step
-        var result = StepResult(id: id, kind: step.kindName, status: .skipped)
-        let scope = scope(for: id)
+    /// A result when the step must not run: its condition is false, a dependency did not
+    /// succeed, or the run was cancelled.
+    func decideSkip(_ position: Int) -> StepResult? {
+        let step = nodes[position].step
+        var result = StepResult(id: step.id, kind: step.kindName, status: .skipped)
+        let scope = scope(for: position)
         guard let condition = step.condition else {
             if cancelled {
                 result.status = .cancelled
@@ -119,7 +168,7 @@ struct RunState {
                 return result
             }
             if scope.statusFunctions["success"] == true { return nil }
-            result.reason = skipReason(for: id)
+            result.reason = skipReason(for: position)
             return result
         }
         do {
@@ -132,58 +181,29 @@ struct RunState {
         return result
     }
 
-    private func skipReason(for id: String) -> String {
-        let blockers = (nodes[id]?.dependencies ?? []).compactMap { dependency -> String? in
-            guard let status = results[dependency]?.status, status != .succeeded, status != .ignored
-            else { return nil }
-            return
-                "'\(dependency)' \(status == .skipped ? "was skipped" : "ended \(status.rawValue)")"
+    private func skipReason(for position: Int) -> String {
+        let blockers = nodes[position].dependencies.compactMap { dependency -> String? in
+            guard let source = index[dependency], let status = results[source]?.status else {
+                return nil
+            }
+            if status == .succeeded || status == .ignored {
+                return healthy[source] ? nil : "'\(dependency)', which did not run fully"
+            }
+            return "'\(dependency)' \(status == .skipped ? "was skipped" : "ended \(status.rawValue)")"
         }
         if blockers.isEmpty { return "an earlier step did not succeed" }
         return "it depends on " + blockers.joined(separator: " and ")
     }
 
-    func context(for id: String) -> StepContext {
-        let node = nodes[id]!
+    func context(for position: Int) -> StepContext {
+        let node = nodes[position]
         return StepContext(
-            step: node.step,
-            node: node,
-            scope: scope(for: id),
-            session: node.session.flatMap { sessions[$0] },
-            playbook: plan.playbook
-        )
+            step: node.step, node: node, scope: scope(for: position),
+            session: node.session.flatMap { sessions[$0] }, sessions: sessions,
+            loopValues: loopValues, outerSteps: node.children.isEmpty ? [:] : outputs,
+            label: label, shared: shared)
     }
 
-    func result(
-        runID: String,
-        started: Double,
-        ended: Double,
-        cleanup: [String],
-        simulated: Bool
-    )
-        -> RunResult
-    {
-        let ordered = plan.nodes.compactMap { results[$0.step.id] }
-        let outcome: RunResult.Outcome =
-            cancelled ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
-        let waiting = ordered.filter { $0.kind == "wait" }.compactMap(\.duration).reduce(0, +)
-        return RunResult(
-            runID: runID,
-            playbookName: plan.playbook.name,
-            playbookFile: plan.playbook.file,
-            playbookSHA256: plan.playbook.sha256,
-            started: started,
-            ended: ended,
-            outcome: outcome,
-            steps: ordered,
-            servers: servers,
-            apiCalls: 0,
-            logins: 0,
-            waitingSeconds: waiting,
-            cleanupLogouts: cleanup
-        )
-    }
-
-    /// Every session the run opened, for the call totals.
-    var openedSessions: [Session] { everySession }
+    /// The results of every step, in plan order.
+    var orderedResults: [StepResult] { results.compactMap { $0 } }
 }

@@ -9,6 +9,7 @@ public final class Runner: Sendable {
     let plan: Plan
     let options: RunOptions
     let onEvent: @Sendable (EngineEvent) -> Void
+    let registry = SessionRegistry()
 
     public init(
         plan: Plan,
@@ -29,67 +30,110 @@ public final class Runner: Sendable {
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
         let started = Self.now()
-        var state = RunState(plan: plan, values: prepared.values, environment: options.environment)
+        let shared = RunShared(
+            playbook: plan.playbook, values: prepared.values,
+            environment: .object(options.environment.mapValues(JSON.string)))
+        var state = RunState(nodes: plan.nodes, shared: shared)
         await schedule(&state)
-        let cleanup = await logOutRemaining(&state)
-        var result = state.result(
-            runID: prepared.runID,
-            started: started,
-            ended: Self.now(),
-            cleanup: cleanup,
-            simulated: options.simulatorURL != nil
-        )
-        for session in state.openedSessions {
-            let statistics = await session.statistics
-            result.apiCalls += statistics.calls
-            result.logins += statistics.logins
-        }
-        return result
+        let cleanup = await registry.logOutRemaining()
+        for id in cleanup { onEvent(.notice("logged out session '\(id)', which no logout step closed")) }
+        let totals = await registry.totals()
+        let ordered = state.orderedResults
+        let outcome: RunResult.Outcome =
+            state.cancelled || Task.isCancelled
+            ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
+        return RunResult(
+            runID: prepared.runID, playbookName: plan.playbook.name,
+            playbookFile: plan.playbook.file, playbookSHA256: plan.playbook.sha256,
+            started: started, ended: Self.now(), outcome: outcome, steps: ordered,
+            servers: await registry.servers(), apiCalls: totals.calls, logins: totals.logins,
+            waitingSeconds: Self.waiting(ordered), cleanupLogouts: cleanup)
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
-    private func schedule(_ state: inout RunState) async {
-        await withTaskGroup(of: StepOutcome.self) { group in
+    private static func waiting(_ results: [StepResult]) -> Double {
+        results.reduce(0) { total, result in
+            let own = result.kind == "wait" ? result.duration ?? 0 : 0
+            return total + own + result.items.reduce(0) { $0 + waiting($1.steps) }
+        }
+    }
+
+    /// Runs one graph to its end: the playbook's, or one item's of a `for-each`.
+    func schedule(_ state: inout RunState) async {
+        let limit = max(1, options.maxParallel)
+        await withTaskGroup(of: (Int, StepOutcome).self) { group in
             var running = 0
-            while true {
+            while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
-                for id in state.readySteps() {
-                    if let skipped = state.decideSkip(id) {
-                        state.finish(StepOutcome(result: skipped))
-                        onEvent(.stepEnded(skipped))
+                while running < limit, let position = state.nextReady() {
+                    if let skipped = state.decideSkip(position) {
+                        state.finish(position, StepOutcome(result: skipped))
+                        onEvent(.stepEnded(labelled(skipped, state.label)))
                         continue
                     }
-                    guard running < max(1, options.maxParallel) else { break }
-                    let context = state.context(for: id)
-                    state.markRunning(id)
+                    let context = state.context(for: position)
                     running += 1
+                    let id = labelled(context.step.id, state.label)
                     onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
-                    group.addTask { await StepExecutor(context: context, runner: self).execute() }
+                    group.addTask {
+                        (position, await StepExecutor(context: context, runner: self).execute())
+                    }
                 }
-                guard running > 0 else {
-                    if state.readySteps().isEmpty { break }
-                    continue
-                }
-                guard let outcome = await group.next() else { break }
+                guard let (position, outcome) = await group.next() else { break }
                 running -= 1
-                state.finish(outcome)
-                onEvent(.stepEnded(outcome.result))
+                state.finish(position, outcome)
+                if let session = outcome.openedSession {
+                    await registry.add(session, id: labelled(outcome.result.id, state.label))
+                }
+                if let server = outcome.server { await registry.add(server) }
+                onEvent(.stepEnded(labelled(outcome.result, state.label)))
             }
         }
     }
 
+    private func labelled(_ id: String, _ label: String?) -> String {
+        label.map { "\($0).\(id)" } ?? id
+    }
+
+    private func labelled(_ result: StepResult, _ label: String?) -> StepResult {
+        var copy = result
+        copy.id = labelled(result.id, label)
+        return copy
+    }
+}
+
+/// Every session and server a run met, for the totals and the final clean-up.
+actor SessionRegistry {
+    private var sessions: [(id: String, session: Session)] = []
+    private var serverList: [ServerSummary] = []
+
+    func add(_ session: Session, id: String) { sessions.append((id, session)) }
+
+    func add(_ server: ServerSummary) { serverList.append(server) }
+
+    func servers() -> [ServerSummary] { serverList }
+
     /// Logs out every session still open, outside any cancellation, so none is left behind.
-    private func logOutRemaining(_ state: inout RunState) async -> [String] {
+    func logOutRemaining() async -> [String] {
         var names: [String] = []
-        for (id, session) in state.sessions.sorted(by: { $0.key < $1.key }) {
+        for (id, session) in sessions where await session.isLoggedIn {
             let task = Task.detached { try? await session.logout() }
             await task.value
             names.append(id)
-            onEvent(.notice("logged out session '\(id)', which no logout step closed"))
         }
-        state.sessions.removeAll()
         return names
+    }
+
+    func totals() async -> CallStatistics {
+        var total = CallStatistics()
+        for (_, session) in sessions {
+            let statistics = await session.statistics
+            total.calls += statistics.calls
+            total.logins += statistics.logins
+            total.connections += statistics.connections
+        }
+        return total
     }
 }
 

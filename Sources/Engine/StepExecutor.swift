@@ -66,6 +66,7 @@ struct StepExecutor {
         case .wait(let wait): try await performWait(wait, &outcome)
         case .call(let call): try await performCall(call, &outcome)
         case .assert(let assertion): try performAssert(assertion)
+        case .forEach(let loop): try await performForEach(loop, &outcome)
         }
     }
 

@@ -33,6 +33,13 @@ public struct Plan: Sendable {
         public var reasons: [String: String]
         public var commandClass: CommandClass
         public var session: String?
+        /// The graph a `for-each` step runs once per item.
+        public var children: [Node] = []
+
+        /// Whether this step, or any step inside it, uses the session.
+        func usesSession(_ id: String) -> Bool {
+            session == id || children.contains { $0.usesSession(id) }
+        }
     }
 
     public var playbook: Playbook
@@ -50,7 +57,7 @@ extension Step {
         case .export: .onceOnly
         case .wait: .readOnly
         case .call(let call): CommandClass.of(command: call.command)
-        case .assert: .local
+        case .assert, .forEach: .local
         }
     }
 
@@ -60,6 +67,7 @@ extension Step {
         switch kind {
         case .login: return common + ["api-server-version", "url", "session-timeout", "response"]
         case .logout, .assert: return common
+        case .forEach: return common + ["items"]
         case .verify, .export: return common + ["task-id", "response", "task"]
         case .wait: return common + ["task-id", "task"]
         case .call: return common + ["response", "task-id", "tasks", "task"]
@@ -79,6 +87,7 @@ extension Step {
         case .verify(let request), .export(let request): result += request.fields.map(\.value)
         case .wait(let wait): result.append(wait.task)
         case .call(let call): result += call.body.templates
+        case .forEach(let loop): result += loop.items.templates
         case .assert(let assertion):
             result += [assertion.condition] + [assertion.message].compactMap { $0 }
         }

@@ -2,10 +2,23 @@ import ChkflowCore
 import PlaybookYAML
 
 /// Builds the graph of a playbook and checks everything that spans steps: references, sessions
-/// and cycles.
+/// and cycles. A `for-each` step's steps form a graph of their own, planned in a nested scope
+/// that also sees the outer steps.
 struct Planner {
     let playbook: Playbook
     var diagnostics: [Diagnostic] = []
+
+    /// What the steps being planned can see around them.
+    struct Scope {
+        /// Ids of the steps in this graph.
+        var ids: Set<String>
+        /// Ids of steps in enclosing graphs, by the depth they live at.
+        var outerIDs: Set<String> = []
+        /// Login steps visible here: this graph's and the enclosing ones'.
+        var loginIDs: [String]
+        /// Names of loop variables in scope.
+        var loopVariables: Set<String> = []
+    }
 
     init(playbook: Playbook) { self.playbook = playbook }
 
@@ -15,87 +28,115 @@ struct Planner {
 
     mutating func plan() -> Plan {
         let steps = playbook.steps
-        let ids = Set(steps.map(\.id))
-        let loginIDs = steps.filter { if case .login = $0.kind { true } else { false } }.map(\.id)
+        let scope = Scope(ids: Set(steps.map(\.id)), loginIDs: Self.loginIDs(steps))
+        let (nodes, _) = planGraph(steps, scope: scope)
+        return Plan(playbook: playbook, nodes: nodes)
+    }
+
+    static func loginIDs(_ steps: [Step]) -> [String] {
+        steps.filter { if case .login = $0.kind { true } else { false } }.map(\.id)
+    }
+
+    /// Plans one graph; returns its nodes in order and the outer steps it reads.
+    private mutating func planGraph(_ steps: [Step], scope: Scope) -> ([Plan.Node], Set<String>) {
         var nodes: [Plan.Node] = []
+        var outerReads: Set<String> = []
         for step in steps {
-            let session = resolveSession(step, loginIDs: loginIDs, ids: ids)
-            var reasons: [String: String] = [:]
-            for need in step.needs {
-                if ids.contains(need), need != step.id {
-                    reasons[need] = "needs"
-                } else {
-                    report(step.mark, unknownStepMessage(need, in: step, ids: ids, what: "needs"))
+            var node = planNode(step, scope: scope, outerReads: &outerReads)
+            if case .forEach(let loop) = step.kind {
+                var inner = Scope(
+                    ids: Set(loop.steps.map(\.id)), outerIDs: scope.outerIDs.union(scope.ids),
+                    loginIDs: scope.loginIDs + Self.loginIDs(loop.steps),
+                    loopVariables: scope.loopVariables.union([loop.variable]))
+                inner.outerIDs.subtract(inner.ids)
+                let (children, reads) = planGraph(loop.steps, scope: inner)
+                node.children = children
+                for read in reads {
+                    if scope.ids.contains(read) {
+                        if node.reasons[read] == nil, read != step.id { node.reasons[read] = "reference" }
+                    } else {
+                        outerReads.insert(read)
+                    }
                 }
             }
-            for referenced in checkReferences(step, ids: ids) where reasons[referenced] == nil {
-                reasons[referenced] = "reference"
-            }
-            if let session, session != step.id, reasons[session] == nil {
-                reasons[session] = "session"
-            }
-            nodes.append(
-                Plan.Node(
-                    step: step,
-                    dependencies: [],
-                    reasons: reasons,
-                    commandClass: step.commandClass,
-                    session: session
-                )
-            )
+            nodes.append(node)
         }
         addLogoutEdges(&nodes)
         checkServers(nodes)
         for index in nodes.indices {
             nodes[index].dependencies = nodes[index].reasons.keys.sorted()
         }
-        return Plan(playbook: playbook, nodes: ordered(nodes))
+        return (ordered(nodes), outerReads)
     }
 
-    private mutating func resolveSession(
-        _ step: Step,
-        loginIDs: [String],
-        ids: Set<String>
-    )
-        -> String?
+    private mutating func planNode(_ step: Step, scope: Scope, outerReads: inout Set<String>)
+        -> Plan.Node
     {
+        let session = resolveSession(step, scope: scope)
+        var reasons: [String: String] = [:]
+        for need in step.needs {
+            if scope.ids.contains(need), need != step.id {
+                reasons[need] = "needs"
+            } else if scope.outerIDs.contains(need) {
+                outerReads.insert(need)
+            } else {
+                report(step.mark, unknownStepMessage(need, in: step, scope: scope, what: "needs"))
+            }
+        }
+        for referenced in checkReferences(step, scope: scope) where reasons[referenced] == nil {
+            if scope.ids.contains(referenced) {
+                reasons[referenced] = "reference"
+            } else {
+                outerReads.insert(referenced)
+            }
+        }
+        if let session, session != step.id, reasons[session] == nil {
+            if scope.ids.contains(session) {
+                reasons[session] = "session"
+            } else {
+                outerReads.insert(session)
+            }
+        }
+        return Plan.Node(
+            step: step, dependencies: [], reasons: reasons, commandClass: step.commandClass,
+            session: session)
+    }
+
+    private mutating func resolveSession(_ step: Step, scope: Scope) -> String? {
         if case .login = step.kind { return step.id }
         guard step.usesSession else { return nil }
         if let session = step.session {
-            guard loginIDs.contains(session) else {
+            guard scope.loginIDs.contains(session) else {
                 report(
                     step.mark,
-                    "step '\(step.id)' uses session '\(session)', which is not a login step"
-                )
+                    "step '\(step.id)' uses session '\(session)', which is not a login step")
                 return nil
             }
             return session
         }
-        switch loginIDs.count {
-        case 1: return loginIDs[0]
+        switch scope.loginIDs.count {
+        case 1: return scope.loginIDs[0]
         case 0:
             report(
                 step.mark,
-                "step '\(step.id)' needs a session, but the playbook has no login step"
-            )
+                "step '\(step.id)' needs a session, but the playbook has no login step")
         default:
-            let list = loginIDs.joined(separator: ", ")
+            let list = scope.loginIDs.joined(separator: ", ")
             report(
                 step.mark,
-                "step '\(step.id)' must say which session it uses ('session:' one of \(list))"
-            )
+                "step '\(step.id)' must say which session it uses ('session:' one of \(list))")
         }
         return nil
     }
 
-    /// A logout waits for every other step of its session.
+    /// A logout waits for every other step of its session in the same graph.
     private func addLogoutEdges(_ nodes: inout [Plan.Node]) {
         for index in nodes.indices {
             guard case .logout = nodes[index].step.kind, let session = nodes[index].session else {
                 continue
             }
             for other in nodes
-            where other.session == session && other.step.id != nodes[index].step.id {
+            where other.step.id != nodes[index].step.id && other.usesSession(session) {
                 if case .logout = other.step.kind { continue }
                 if nodes[index].reasons[other.step.id] == nil {
                     nodes[index].reasons[other.step.id] = "session"
@@ -108,15 +149,14 @@ struct Planner {
         for node in nodes {
             guard case .login(let login) = node.step.kind else { continue }
             if let server = login.server {
-                if playbook.servers[server] == nil {
-                    let names = playbook.servers.keys.sorted()
-                    var message =
-                        "step '\(node.step.id)' logs in to server '\(server)', which 'servers' does not define"
-                    if let close = suggestion(for: server, among: names) {
-                        message += "; did you mean '\(close)'?"
-                    }
-                    report(node.step.mark, message)
+                guard playbook.servers[server] == nil else { continue }
+                let names = playbook.servers.keys.sorted()
+                var message =
+                    "step '\(node.step.id)' logs in to server '\(server)', which 'servers' does not define"
+                if let close = suggestion(for: server, among: names) {
+                    message += "; did you mean '\(close)'?"
                 }
+                report(node.step.mark, message)
             } else if playbook.servers.count != 1 {
                 report(
                     node.step.mark,
@@ -127,7 +167,7 @@ struct Planner {
     }
 
     /// Checks every path in the step's expressions; returns the steps it reads from.
-    private mutating func checkReferences(_ step: Step, ids: Set<String>) -> [String] {
+    private mutating func checkReferences(_ step: Step, scope: Scope) -> [String] {
         var referenced: [String] = []
         for template in step.templates {
             for expression in template.expressions {
@@ -137,12 +177,7 @@ struct Planner {
                 }
                 checkArities(expression, step: step)
                 for (root, components) in expression.paths {
-                    if let target = checkPath(
-                        root: root,
-                        components: components,
-                        step: step,
-                        ids: ids
-                    ) {
+                    if let target = checkPath(root, components, step: step, scope: scope) {
                         referenced.append(target)
                     }
                 }
@@ -174,38 +209,38 @@ struct Planner {
     }
 
     private mutating func checkPath(
-        root: String,
-        components: [Expression.PathComponent],
+        _ root: String,
+        _ components: [Expression.PathComponent],
         step: Step,
-        ids: Set<String>
+        scope: Scope
     ) -> String? {
         let first: String? = if case .member(let name)? = components.first { name } else { nil }
+        if scope.loopVariables.contains(root) { return nil }
         switch root {
         case "env": return nil
         case "inputs":
             if let name = first, !playbook.inputs.contains(where: { $0.name == name }) {
                 report(
                     step.mark,
-                    "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare"
-                )
+                    "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare")
             }
         case "secrets":
             if let name = first, playbook.secrets[name] == nil {
                 report(
                     step.mark,
-                    "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare"
-                )
+                    "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare")
             }
         case "steps":
             guard let target = first else {
                 report(step.mark, "step '\(step.id)' reads 'steps' without naming a step")
                 return nil
             }
-            return checkStepPath(target, components: components, step: step, ids: ids)
+            return checkStepPath(target, components: components, step: step, scope: scope)
         default:
+            let roots = ["inputs", "env", "secrets", "steps"] + scope.loopVariables.sorted()
             var message =
-                "step '\(step.id)' reads '\(root)', which is not inputs, env, secrets or steps"
-            if let close = suggestion(for: root, among: ["inputs", "env", "secrets", "steps"]) {
+                "step '\(step.id)' reads '\(root)', which is not \(Self.list(roots))"
+            if let close = suggestion(for: root, among: roots) {
                 message += "; did you mean '\(close)'?"
             }
             report(step.mark, message)
@@ -213,22 +248,25 @@ struct Planner {
         return nil
     }
 
+    private static func list(_ names: [String]) -> String {
+        guard names.count > 1 else { return names.first ?? "" }
+        return names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
+    }
+
     private mutating func checkStepPath(
         _ target: String,
         components: [Expression.PathComponent],
         step: Step,
-        ids: Set<String>
+        scope: Scope
     ) -> String? {
-        guard let other = playbook.step(withID: target), target != step.id else {
-            let what = target == step.id ? "itself" : nil
-            if let what {
-                report(
-                    step.mark,
-                    "step '\(step.id)' reads its own outputs (\(what)); use an earlier step"
-                )
-            } else {
-                report(step.mark, unknownStepMessage(target, in: step, ids: ids, what: "reads"))
-            }
+        guard target != step.id else {
+            report(step.mark, "step '\(step.id)' reads its own outputs; use an earlier step")
+            return nil
+        }
+        guard scope.ids.contains(target) || scope.outerIDs.contains(target),
+            let other = playbook.anyStep(withID: target)
+        else {
+            report(step.mark, unknownStepMessage(target, in: step, scope: scope, what: "reads"))
             return nil
         }
         if components.count > 1, case .member(let output) = components[1],
@@ -243,44 +281,56 @@ struct Planner {
         return target
     }
 
-    private func unknownStepMessage(
-        _ name: String,
-        in step: Step,
-        ids: Set<String>,
-        what: String
-    )
+    private func unknownStepMessage(_ name: String, in step: Step, scope: Scope, what: String)
         -> String
     {
+        if name == step.id { return "step '\(step.id)' \(what) itself" }
         var message = "step '\(step.id)' \(what) step '\(name)', which does not exist"
-        if name == step.id { message = "step '\(step.id)' \(what) itself" }
-        if let close = suggestion(for: name, among: ids.sorted()), name != step.id {
+        let candidates = scope.ids.union(scope.outerIDs).sorted()
+        if let close = suggestion(for: name, among: candidates) {
             message += "; did you mean '\(close)'?"
         }
         return message
     }
 
-    /// A topological order that keeps the file's order among independent steps; a cycle is
-    /// reported with its path.
+    /// A topological order that keeps the file's order among independent steps (Kahn's
+    /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
     private mutating func ordered(_ nodes: [Plan.Node]) -> [Plan.Node] {
-        var remaining = nodes
-        var done: Set<String> = []
-        var result: [Plan.Node] = []
-        while !remaining.isEmpty {
-            guard
-                let next = remaining.firstIndex(where: { $0.reasons.keys.allSatisfy(done.contains) }
-                )
-            else {
-                reportCycle(remaining)
-                return result + remaining
+        let position = Dictionary(
+            nodes.enumerated().map { ($1.step.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var waiting = nodes.map { $0.reasons.count }
+        var dependents = [[Int]](repeating: [], count: nodes.count)
+        for (index, node) in nodes.enumerated() {
+            for dependency in node.reasons.keys {
+                guard let source = position[dependency] else {
+                    waiting[index] -= 1
+                    continue
+                }
+                dependents[source].append(index)
             }
-            done.insert(remaining[next].step.id)
-            result.append(remaining.remove(at: next))
+        }
+        var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
+        var result: [Plan.Node] = []
+        result.reserveCapacity(nodes.count)
+        while let next = ready.pop() {
+            result.append(nodes[next])
+            for dependent in dependents[next] {
+                waiting[dependent] -= 1
+                if waiting[dependent] == 0 { ready.push(dependent) }
+            }
+        }
+        if result.count < nodes.count {
+            let placed = Set(result.map(\.step.id))
+            let remaining = nodes.filter { !placed.contains($0.step.id) }
+            reportCycle(remaining)
+            return result + remaining
         }
         return result
     }
 
     private mutating func reportCycle(_ remaining: [Plan.Node]) {
-        let byID = Dictionary(uniqueKeysWithValues: remaining.map { ($0.step.id, $0) })
+        let byID = Dictionary(
+            remaining.map { ($0.step.id, $0) }, uniquingKeysWith: { first, _ in first })
         var path: [String] = []
         var current = remaining[0].step.id
         while !path.contains(current), let node = byID[current] {
@@ -293,9 +343,6 @@ struct Planner {
         let start = path.firstIndex(of: current) ?? 0
         let cycle = Array(path[start...]) + [current]
         let first = byID[cycle[0]]?.step.mark ?? Mark(line: 1, column: 1)
-        report(
-            first,
-            "the steps wait for each other in a cycle: \(cycle.joined(separator: " -> "))"
-        )
+        report(first, "the steps wait for each other in a cycle: \(cycle.joined(separator: " -> "))")
     }
 }

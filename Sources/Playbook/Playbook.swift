@@ -15,8 +15,22 @@ public struct Playbook: Sendable {
     public var defaults: Defaults
     public var steps: [Step]
 
-    /// The step with an id, if any.
+    /// The top-level step with an id, if any.
     public func step(withID id: String) -> Step? { steps.first { $0.id == id } }
+
+    /// The step with an id at any depth, inside `for-each` steps too.
+    public func anyStep(withID id: String) -> Step? {
+        func search(_ steps: [Step]) -> Step? {
+            for step in steps {
+                if step.id == id { return step }
+                if case .forEach(let loop) = step.kind, let found = search(loop.steps) {
+                    return found
+                }
+            }
+            return nil
+        }
+        return search(steps)
+    }
 }
 
 /// A value the operator may set with `--var NAME=VALUE`.

@@ -2,10 +2,13 @@ import ChkflowCore
 import PlaybookYAML
 
 extension PlaybookDecoder {
-    static let stepKinds = ["login", "logout", "verify", "export", "wait", "call", "assert"]
+    static let stepKinds = [
+        "login", "logout", "verify", "export", "wait", "call", "assert", "for-each",
+    ]
+    static let loopKeys = ["as", "max-parallel", "fail-fast", "steps"]
     static let stepKeys =
         ["id", "needs", "when", "if", "session", "on-error", "retry", "timeout", "expect"]
-        + stepKinds
+        + stepKinds + loopKeys
 
     mutating func decodeSteps(_ node: Node) -> [Step] {
         guard let items = node.items else {
@@ -13,18 +16,17 @@ extension PlaybookDecoder {
             return []
         }
         if items.isEmpty { report(node, "'steps' is empty; a playbook needs at least one step") }
-        var seen: [String: Mark] = [:]
         var steps: [Step] = []
         for item in items {
             guard let step = decodeStep(item) else { continue }
-            if let first = seen[step.id] {
+            if let first = stepIDs[step.id] {
                 report(
                     item,
                     "duplicate step id '\(step.id)' (first at \(first.line):\(first.column))"
                 )
                 continue
             }
-            seen[step.id] = step.mark
+            stepIDs[step.id] = step.mark
             steps.append(step)
         }
         return steps
@@ -49,10 +51,19 @@ extension PlaybookDecoder {
             report(node, "step '\(id)' \(problem): \(list)")
             return nil
         }
+        if kinds[0] != "for-each" {
+            for key in Self.loopKeys where members[key] != nil {
+                report(node, "step '\(id)' has '\(key)', which belongs to a 'for-each' step")
+            }
+        }
         if members["when"] != nil, members["if"] != nil {
             report(node, "step '\(id)' has both 'when' and 'if'; they mean the same, keep one")
         }
-        guard let kind = decodeKind(kinds[0], kindNode, stepID: id) else { return nil }
+        let decoded =
+            kinds[0] == "for-each"
+            ? decodeLoop(kindNode, members, stepID: id, node: node)
+            : decodeKind(kinds[0], kindNode, stepID: id)
+        guard let kind = decoded else { return nil }
         return Step(
             id: id,
             kind: kind,
@@ -65,6 +76,34 @@ extension PlaybookDecoder {
             expect: members["expect"].flatMap { duration($0, "'expect'") },
             mark: node.mark
         )
+    }
+
+    private mutating func decodeLoop(
+        _ itemsNode: Node,
+        _ members: [String: Node],
+        stepID: String,
+        node: Node
+    ) -> Step.Kind? {
+        let items = templateTree(itemsNode, "'for-each'")
+        if case .leaf(let template)? = items, template.soleExpression == nil {
+            report(itemsNode, "'for-each' must be a list or an expression that gives one")
+        }
+        let variable = members["as"].flatMap { string($0, "'as'") } ?? "item"
+        if ["inputs", "env", "secrets", "steps"].contains(variable) || !Self.isValidID(variable) {
+            report(members["as"] ?? node, "'as' must be a plain name other than inputs, env, secrets or steps")
+        }
+        guard let stepsNode = members["steps"] else {
+            report(node, "the for-each step '\(stepID)' needs 'steps', the steps to run per item")
+            return nil
+        }
+        let inner = decodeSteps(stepsNode)
+        guard let items else { return nil }
+        return .forEach(
+            ForEach(
+                items: items, variable: variable,
+                maxParallel: members["max-parallel"].flatMap { integer($0, "'max-parallel'") } ?? 1,
+                failFast: members["fail-fast"].flatMap { boolean($0, "'fail-fast'") } ?? false,
+                steps: inner))
     }
 
     static func isValidID(_ id: String) -> Bool {

@@ -6,6 +6,8 @@ import PlaybookYAML
 struct PlaybookDecoder {
     let file: String
     var diagnostics: [Diagnostic] = []
+    /// Every step id seen so far, at any depth: ids are unique in the whole playbook.
+    var stepIDs: [String: Mark] = [:]
 
     init(file: String) { self.file = file }
 

@@ -25,6 +25,7 @@ public struct Step: Sendable {
         case wait(Wait)
         case call(Call)
         case assert(Assertion)
+        case forEach(ForEach)
     }
 
     /// The kind's name as written in a playbook.
@@ -37,13 +38,14 @@ public struct Step: Sendable {
         case .wait: "wait"
         case .call: "call"
         case .assert: "assert"
+        case .forEach: "for-each"
         }
     }
 
     /// Whether the step sends requests in a session.
     public var usesSession: Bool {
         switch kind {
-        case .login, .assert: false
+        case .login, .assert, .forEach: false
         default: true
         }
     }
@@ -85,6 +87,18 @@ public struct Call: Sendable {
 public struct Assertion: Sendable {
     public var condition: Template
     public var message: Template?
+}
+
+/// A `for-each` step: its steps run once per item, `maxParallel` items at a time.
+public struct ForEach: Sendable {
+    /// The list to run over: a literal list, an input or a step's output.
+    public var items: TemplateTree
+    /// The name the item goes by in the inner steps' expressions (`item` unless `as` says).
+    public var variable: String
+    public var maxParallel: Int
+    /// Stop starting new items after one fails.
+    public var failFast: Bool
+    public var steps: [Step]
 }
 
 /// A nested body whose leaves are templates.

@@ -68,9 +68,17 @@ public enum Report {
             ]
         }
         if let error = step.error { members["error"] = self.error(error) }
+        if !step.items.isEmpty { members["items"] = .array(step.items.map(item)) }
         let outputs = step.outputs.filter { $0.key != "response" && $0.key != "task" }
         if !outputs.isEmpty { members["outputs"] = .object(outputs) }
         return .object(members)
+    }
+
+    private static func item(_ item: ItemResult) -> JSON {
+        [
+            "index": .int(Int64(item.index)), "item": item.item,
+            "status": .string(item.status.rawValue), "steps": .array(item.steps.map(step)),
+        ]
     }
 
     private static func attempt(_ attempt: Attempt) -> JSON {
