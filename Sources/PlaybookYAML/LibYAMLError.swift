@@ -27,21 +27,7 @@ struct LibYAMLError {
     var context: String?
     var contextMark: Mark
 
-    init(_ parser: yaml_parser_t) {
-        switch parser.error {
-        case YAML_MEMORY_ERROR: kind = .memory
-        case YAML_READER_ERROR: kind = .reader
-        case YAML_SCANNER_ERROR: kind = .scanner
-        case YAML_PARSER_ERROR: kind = .parser
-        default: kind = .unexpected(code: parser.error.rawValue)
-        }
-        problem = parser.problem.map { String(cString: $0) }
-        problemMark = Mark(parser.problem_mark)
-        problemOffset = parser.problem_offset
-        problemValue = parser.problem_value
-        context = parser.context.map { String(cString: $0) }
-        contextMark = Mark(parser.context_mark)
-    }
+    // MARK: - Messages
 
     func yamlError(file: String, source: [UInt8]) -> YAMLError {
         switch kind {
@@ -122,5 +108,24 @@ struct LibYAMLError {
             message += " (\(context) that started at \(contextMark))"
         }
         return YAMLError(file: file, mark: problemMark, message: message)
+    }
+}
+
+extension LibYAMLError {
+    /// Copies the error state out of a parser whose last call failed.
+    init(_ parser: yaml_parser_t) {
+        switch parser.error {
+        case YAML_MEMORY_ERROR: kind = .memory
+        case YAML_READER_ERROR: kind = .reader
+        case YAML_SCANNER_ERROR: kind = .scanner
+        case YAML_PARSER_ERROR: kind = .parser
+        default: kind = .unexpected(code: parser.error.rawValue)
+        }
+        problem = parser.problem.map { String(cString: $0) }
+        problemMark = Mark(parser.problem_mark)
+        problemOffset = parser.problem_offset
+        problemValue = parser.problem_value
+        context = parser.context.map { String(cString: $0) }
+        contextMark = Mark(parser.context_mark)
     }
 }
