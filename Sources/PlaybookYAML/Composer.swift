@@ -18,10 +18,9 @@ struct Composer {
         var anchor: String?
         /// The node count before this collection was counted.
         var countBefore: Int
+        /// Where this collection's entries start in `entries`.
+        var start: Int
         var height = 0
-        var items: [Node] = []
-        var pairs: [Node.Pair] = []
-        var pendingKey: Node?
         /// First positions of scalar keys, built once a mapping has enough pairs that a linear
         /// search for duplicates would cost more than the table.
         var keyMarks: [String: Mark]?
@@ -30,6 +29,8 @@ struct Composer {
     private let limits: YAMLLimits
     private let file: String
     private var frames: [Frame] = []
+    /// The finished entries of every open collection; a mapping's keys and values alternate.
+    private let entries = EntryStack()
     private var anchors: [String: Anchored] = [:]
     private var nodeCount = 0
     private(set) var root: Node?
@@ -40,11 +41,13 @@ struct Composer {
     }
 
     /// Adds a node event (scalar, alias, start or end of a collection).
-    mutating func add(_ event: Event) throws(YAMLError) {
-        switch event {
+    mutating func add(_ event: consuming Event) throws(YAMLError) {
+        switch consume event {
         case .scalar(let scalar, let anchor, let mark):
             try count(1, at: mark)
-            try complete(Node(content: .scalar(scalar), mark: mark), anchor: anchor, height: 0)
+            let node = Node(content: .scalar(scalar), mark: mark)
+            if let anchor { anchors[anchor] = Anchored(node: node, count: 1, height: 0) }
+            try attach(node, height: 0)
         case .alias(let name, let mark):
             try addAlias(named: name, at: mark)
         case .sequenceStart(let anchor, let mark):
@@ -66,14 +69,22 @@ struct Composer {
         }
         let countBefore = nodeCount
         try count(1, at: mark)
-        frames.append(
-            Frame(isMapping: isMapping, mark: mark, anchor: anchor, countBefore: countBefore)
+        let frame = Frame(
+            isMapping: isMapping,
+            mark: mark,
+            anchor: anchor,
+            countBefore: countBefore,
+            start: entries.count
         )
+        frames.append(frame)
     }
 
     private mutating func close() throws(YAMLError) {
         guard let frame = frames.popLast() else { return }
-        let content: Node.Content = frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items)
+        let content: Node.Content =
+            frame.isMapping
+            ? .mapping(entries.popPairs(from: frame.start))
+            : .sequence(entries.popItems(from: frame.start))
         let node = Node(content: content, mark: frame.mark)
         if let anchor = frame.anchor {
             let count = nodeCount - frame.countBefore
@@ -84,32 +95,21 @@ struct Composer {
 
     // MARK: - Completed nodes
 
-    private mutating func complete(_ node: Node, anchor: String?, height: Int) throws(YAMLError) {
-        if let anchor { anchors[anchor] = Anchored(node: node, count: 1, height: height) }
-        try attach(node, height: height)
-    }
-
     /// Puts a finished node into the collection that is open, or makes it the root.
-    private mutating func attach(_ node: Node, height: Int) throws(YAMLError) {
+    private mutating func attach(_ node: consuming Node, height: Int) throws(YAMLError) {
         let top = frames.endIndex - 1
         guard top >= 0 else {
             root = node
             return
         }
         frames[top].height = max(frames[top].height, height)
-        if !frames[top].isMapping {
-            frames[top].items.append(node)
-        } else if let key = frames[top].pendingKey {
-            frames[top].pairs.append(Node.Pair(key: key, value: node))
-            frames[top].pendingKey = nil
-        } else {
-            try checkKey(node)
-            frames[top].pendingKey = node
-        }
+        let isKey = frames[top].isMapping && (entries.count - frames[top].start) % 2 == 0
+        if isKey { try checkKey(node) }
+        entries.push(node)
     }
 
     private mutating func checkKey(_ key: Node) throws(YAMLError) {
-        guard let scalar = key.scalar else { return }
+        guard case .scalar(let scalar) = key.content else { return }
         let isMerge =
             scalar.tag == "tag:yaml.org,2002:merge"
             || (scalar.text == "<<" && scalar.style == .plain && scalar.tag == nil)
@@ -126,14 +126,20 @@ struct Composer {
     /// one when there is none.
     private mutating func firstMark(ofKey text: String, at mark: Mark) -> Mark? {
         let top = frames.endIndex - 1
-        if frames[top].keyMarks == nil, frames[top].pairs.count < 8 {
-            return frames[top].pairs.first { $0.key.scalar?.text == text }?.key.mark
+        let keys = stride(from: frames[top].start, to: entries.count, by: 2)
+        if frames[top].keyMarks == nil, keys.underestimatedCount < 8 {
+            for index in keys {
+                if case .scalar(let key) = entries[index].content, key.text == text {
+                    return entries[index].mark
+                }
+            }
+            return nil
         }
         if frames[top].keyMarks == nil {
             var marks: [String: Mark] = [:]
-            for pair in frames[top].pairs {
-                guard let text = pair.key.scalar?.text else { continue }
-                marks[text] = marks[text] ?? pair.key.mark
+            for index in keys {
+                guard case .scalar(let key) = entries[index].content else { continue }
+                marks[key.text] = marks[key.text] ?? entries[index].mark
             }
             frames[top].keyMarks = marks
         }

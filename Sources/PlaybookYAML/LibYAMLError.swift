@@ -27,21 +27,7 @@ struct LibYAMLError {
     var context: String?
     var contextMark: Mark
 
-    init(_ parser: yaml_parser_t) {
-        switch parser.error {
-        case YAML_MEMORY_ERROR: kind = .memory
-        case YAML_READER_ERROR: kind = .reader
-        case YAML_SCANNER_ERROR: kind = .scanner
-        case YAML_PARSER_ERROR: kind = .parser
-        default: kind = .unexpected(code: parser.error.rawValue)
-        }
-        problem = parser.problem.map { String(cString: $0) }
-        problemMark = Mark(parser.problem_mark)
-        problemOffset = parser.problem_offset
-        problemValue = parser.problem_value
-        context = parser.context.map { String(cString: $0) }
-        contextMark = Mark(parser.context_mark)
-    }
+    // MARK: - Messages
 
     func yamlError(file: String, source: [UInt8]) -> YAMLError {
         switch kind {
@@ -61,8 +47,14 @@ struct LibYAMLError {
 
     /// libyaml gives reader errors a byte offset instead of a mark, so the mark is computed from
     /// the bytes before the offset.
+    ///
+    /// For bad UTF-8, libyaml's offset can be the byte after a truncated sequence; the start of
+    /// the first invalid sequence is what an editor's hex view should show.
     private func readerError(file: String, source: [UInt8]) -> YAMLError {
-        let offset = min(problemOffset, source.count)
+        var offset = min(problemOffset, source.count)
+        if problem != "control characters are not allowed" {
+            offset = firstInvalidUTF8(in: source) ?? offset
+        }
         let prefix = String(decoding: source[..<offset], as: UTF8.self)
         let mark = SourceLines.mark(after: prefix.unicodeScalars)
         let message: String
@@ -77,6 +69,19 @@ struct LibYAMLError {
             message = "invalid UTF-8 at byte \(offset); save the file as UTF-8"
         }
         return YAMLError(file: file, mark: mark, message: message)
+    }
+
+    private func firstInvalidUTF8(in bytes: [UInt8]) -> Int? {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded): offset += encoded.count
+            case .error: return offset
+            case .emptyInput: return nil
+            }
+        }
     }
 
     // MARK: - Scanner and parser errors
@@ -96,9 +101,31 @@ struct LibYAMLError {
             return YAMLError(file: file, mark: problemMark, message: message)
         }
         var message = problem
+        if problem == "mapping values are not allowed in this context" {
+            message += "; if ': ' is part of the value, put the value in quotes"
+        }
         if let context, contextMark != problemMark {
             message += " (\(context) that started at \(contextMark))"
         }
         return YAMLError(file: file, mark: problemMark, message: message)
+    }
+}
+
+extension LibYAMLError {
+    /// Copies the error state out of a parser whose last call failed.
+    init(_ parser: yaml_parser_t) {
+        switch parser.error {
+        case YAML_MEMORY_ERROR: kind = .memory
+        case YAML_READER_ERROR: kind = .reader
+        case YAML_SCANNER_ERROR: kind = .scanner
+        case YAML_PARSER_ERROR: kind = .parser
+        default: kind = .unexpected(code: parser.error.rawValue)
+        }
+        problem = parser.problem.map { String(cString: $0) }
+        problemMark = Mark(parser.problem_mark)
+        problemOffset = parser.problem_offset
+        problemValue = parser.problem_value
+        context = parser.context.map { String(cString: $0) }
+        contextMark = Mark(parser.context_mark)
     }
 }

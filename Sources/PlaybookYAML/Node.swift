@@ -17,14 +17,40 @@ public struct Node: Sendable {
     /// only in style and tag.
     public struct Scalar: Sendable, Hashable {
         public var text: String
+        // Tags are rare; a reference keeps the common untagged scalar 8 bytes smaller than an
+        // optional String would.
+        private var tagBox: TagBox?
         public var style: ScalarStyle
+
         /// The explicit tag in full form (`!!str` is `tag:yaml.org,2002:str`), or nil when the
         /// scalar has none.
-        public var tag: String?
+        public var tag: String? {
+            get { tagBox?.tag }
+            set { tagBox = newValue.map(TagBox.init) }
+        }
 
         public init(text: String, style: ScalarStyle = .plain, tag: String? = nil) {
             self.text = text
             self.style = style
+            self.tagBox = tag.map(TagBox.init)
+        }
+
+        public static func == (lhs: Scalar, rhs: Scalar) -> Bool {
+            lhs.text == rhs.text && lhs.style == rhs.style && lhs.tag == rhs.tag
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(text)
+            hasher.combine(style)
+            hasher.combine(tag)
+        }
+    }
+
+    /// An immutable tag; `Sendable` because its only property is a `let` String.
+    private final class TagBox: Sendable {
+        let tag: String
+
+        init(_ tag: String) {
             self.tag = tag
         }
     }
