@@ -30,10 +30,43 @@ public struct TaskBehaviour: Sendable, Equatable {
     public var duration: Double
     /// The status the task ends with.
     public var finalStatus: TaskStatus = .succeeded
+    /// When set, the task never ends: it stays `in progress`, its progress stopped at this
+    /// percentage once reached.
+    public var hangAt: Int?
+    /// Warning messages the task reports (a verification's warnings, for instance).
+    public var warnings: [String] = []
+    /// Blocking errors the task reports (what stops a real export after verification).
+    public var blockingErrors: [String] = []
 
-    public init(duration: Double, finalStatus: TaskStatus = .succeeded) {
+    public init(
+        duration: Double,
+        finalStatus: TaskStatus = .succeeded,
+        hangAt: Int? = nil,
+        warnings: [String] = [],
+        blockingErrors: [String] = []
+    ) {
         self.duration = duration
         self.finalStatus = finalStatus
+        self.hangAt = hangAt
+        self.warnings = warnings
+        self.blockingErrors = blockingErrors
+    }
+}
+
+/// Limits a real server puts on API clients.
+public struct RateLimits: Sendable, Equatable {
+    /// Logins (login and login-to-domain) per admin and domain in any 60 simulated seconds.
+    ///
+    /// Real servers since R81 allow 3. Nil: no limit.
+    public var loginsPerMinute: Int?
+    /// Requests of any kind in any simulated second, counted over the whole server.
+    ///
+    /// Nil: no limit.
+    public var requestsPerSecond: Int?
+
+    public init(loginsPerMinute: Int? = nil, requestsPerSecond: Int? = nil) {
+        self.loginsPerMinute = loginsPerMinute
+        self.requestsPerSecond = requestsPerSecond
     }
 }
 
@@ -49,7 +82,8 @@ public struct Scenario: Sendable {
     ]
     /// Named domains of a Multi-Domain Server.
     ///
-    /// "System Data" always exists, and "SMC User" exists on a single server.
+    /// "System Data" always exists, "Global" exists on a Multi-Domain Server, and "SMC User"
+    /// on a single server.
     public var domains: [String] = []
     /// The idle timeout, in simulated seconds, of a session whose login does not set one.
     public var sessionTimeout: Int = 600
@@ -59,6 +93,19 @@ public struct Scenario: Sendable {
     public var export: TaskBehaviour = .init(duration: 2)
     /// Simulated seconds per real second: 60 runs an hour-long export in a minute.
     public var timeScale: Double = 1
+    /// The task that `import-management` starts (and its pre-import verification).
+    public var importTask: TaskBehaviour = .init(duration: 2)
+    /// The task that `publish` starts.
+    public var publish: TaskBehaviour = .init(duration: 0.5)
+    /// How many exports (not verifications) may run at once; nil: any number.
+    public var exportsAtOnce: Int?
+    /// Login and request rate limits; none by default.
+    public var rateLimits = RateLimits()
+    /// Faults to inject, checked in order; the first that matches a call applies.
+    public var faults: [FaultRule] = []
+    /// Simulated moments (seconds since start) at which every session open at that moment
+    /// expires, as after a server restart.
+    public var sessionsExpireAt: [Double] = []
 
     /// A single management server on API 2.0.1 with the admin `admin`, password `chkflow`,
     /// api-key `chkflow-demo-key`.
@@ -77,7 +124,7 @@ extension Scenario {
     var loginDomains: [String] {
         switch serverType {
         case .singleServer: [DomainName.smcUser, DomainName.systemData]
-        case .multiDomain: [DomainName.systemData] + domains
+        case .multiDomain: [DomainName.systemData, DomainName.global] + domains
         }
     }
 
@@ -94,6 +141,7 @@ extension Scenario {
 enum DomainName {
     static let systemData = "System Data"
     static let smcUser = "SMC User"
+    static let global = "Global"
 }
 
 /// The API versions Check Point has published, oldest first (R80 to R82 JHF41).

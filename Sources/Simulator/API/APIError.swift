@@ -78,4 +78,14 @@ struct APIError: Error, Sendable, Equatable {
         code: "err_not_a_system_domain_session",
         message: "This command is available only in the System Data domain"
     )
+
+    static let tooManyRequests = APIError(
+        status: 429,
+        code: "err_too_many_requests",
+        message: "Too many requests in a given amount of time"
+    )
+
+    static func notImplemented(_ message: String) -> APIError {
+        APIError(status: 501, code: "not_implemented", message: message)
+    }
 }

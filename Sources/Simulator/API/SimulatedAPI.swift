@@ -1,12 +1,15 @@
 import ChkflowCore
 
-/// The management API itself: routes `POST /web_api/[v<version>/]<command>`, checks the
-/// session, runs the command against the shared state, and logs every reply.
+/// The management API itself: routes `POST /web_api/[v<version>/]<command>`, applies faults
+/// and rate limits, checks the session, runs the command against the shared state, and logs
+/// every reply.
 final class SimulatedAPI: HTTPResponder {
     let scenario: Scenario
-    let state = SimulatorState()
+    let state: SimulatorState
     let log: RequestLog
     let clock: SimulationClock
+    let faults: FaultInjector
+    let limiter: RateLimiter
     /// `host:port` of the listener, echoed in login replies when a request has no Host field.
     let endpoint: String
 
@@ -15,6 +18,9 @@ final class SimulatedAPI: HTTPResponder {
         self.log = log
         self.clock = clock
         self.endpoint = endpoint
+        state = SimulatorState(expiryMoments: scenario.sessionsExpireAt)
+        faults = FaultInjector(rules: scenario.faults)
+        limiter = RateLimiter(limits: scenario.rateLimits)
     }
 
     /// What one call needs from the request besides its command.
@@ -32,30 +38,47 @@ final class SimulatedAPI: HTTPResponder {
         var sessionHash: String?
     }
 
+    /// How a reply leaves: at once, later, or not at all.
+    private enum Delivery {
+        case now
+        case after(Double)
+        case never
+
+        var isNever: Bool {
+            if case .never = self { return true }
+            return false
+        }
+    }
+
     func respond(to request: HTTPRequest, on connection: ConnectionInfo) -> ResponderOutcome {
         let path = String(request.head.target.prefix { $0 != "?" })
         var trace = Trace()
+        var delivery = Delivery.now
         var response: HTTPResponse
         var code: String?
         do throws(APIError) {
-            let body = try handle(request, path: path, trace: &trace)
-            response = HTTPResponse(status: 200, body: body.serializedBytes())
+            response = try handle(request, path: path, trace: &trace, delivery: &delivery)
         } catch {
             response = HTTPResponse(status: error.status, body: error.body.serializedBytes())
             code = error.code
             if error.status == 405 { response.extraFields.append(("Allow", "POST")) }
         }
+        if case .never = delivery { code = nil }
         let record = RequestRecord(
             time: clock.realElapsed(),
             connection: connection.id,
             path: path,
             command: trace.command,
-            status: response.status,
+            status: delivery.isNever ? 0 : response.status,
             code: code,
             session: trace.sessionHash
         )
         log.append(record, method: request.head.method)
-        return .reply(response, delay: 0, close: false)
+        switch delivery {
+        case .now: return .reply(response, delay: 0, close: false)
+        case .after(let seconds): return .reply(response, delay: seconds, close: false)
+        case .never: return .drop
+        }
     }
 
     func reject(_ error: HTTPParseError, on connection: ConnectionInfo) -> HTTPResponse {
@@ -78,25 +101,58 @@ final class SimulatedAPI: HTTPResponder {
     private func handle(
         _ request: HTTPRequest,
         path: String,
-        trace: inout Trace
-    ) throws(APIError) -> JSON {
+        trace: inout Trace,
+        delivery: inout Delivery
+    ) throws(APIError) -> HTTPResponse {
         let route = Route(path: path)
         trace.command = route?.command ?? ""
         guard request.head.method == "POST" else { throw .methodNotAllowed(request.head.method) }
         guard let route else { throw .badURL(path) }
+
+        switch faults.action(for: route.command) {
+        case .error(let status, let code, let message):
+            throw APIError(status: status, code: code, message: message)
+        case .nonJSONForbidden:
+            return HTTPResponse(status: 403, body: Self.forbiddenPage, contentType: "text/html")
+        case .dropBeforeRead:
+            delivery = .never
+            return HTTPResponse(status: 0, body: [])
+        case .dropAfterRead:
+            delivery = .never
+        case .slowReply(let seconds):
+            delivery = .after(seconds)
+        case nil:
+            break
+        }
+
+        let body = try run(request, route: route, trace: &trace)
+        return HTTPResponse(status: 200, body: body.serializedBytes())
+    }
+
+    private func run(
+        _ request: HTTPRequest,
+        route: Route,
+        trace: inout Trace
+    ) throws(APIError) -> JSON {
         try checkVersion(route)
         guard let command = Command(rawValue: route.command) else {
             throw .commandNotFound(route.command)
         }
         try checkAvailability(of: command, in: route)
+        guard limiter.admitRequest(at: clock.now()) else { throw .tooManyRequests }
 
         var session: Session?
         if command != .login {
             guard let sid = request.head.value(of: "X-chkp-sid"), !sid.isEmpty else {
                 throw .missingSession
             }
-            trace.sessionHash = Identifiers.sessionHash(sid)
-            session = try state.use(sid: sid, at: clock.now())
+            do throws(APIError) {
+                session = try state.use(sid: sid, at: clock.now())
+                trace.sessionHash = session?.hash
+            } catch {
+                trace.sessionHash = Identifiers.sessionHash(sid)
+                throw error
+            }
         }
         let call = Call(
             version: route.version,
@@ -106,7 +162,7 @@ final class SimulatedAPI: HTTPResponder {
             now: clock.now()
         )
         let reply = try perform(command, call)
-        if command == .login, let sid = reply["sid"]?.stringValue {
+        if command == .login || command == .loginToDomain, let sid = reply["sid"]?.stringValue {
             trace.sessionHash = Identifiers.sessionHash(sid)
         }
         return reply
@@ -115,11 +171,19 @@ final class SimulatedAPI: HTTPResponder {
     private func perform(_ command: Command, _ call: Call) throws(APIError) -> JSON {
         switch command {
         case .login: try login(call)
+        case .loginToDomain: try loginToDomain(call)
         case .logout: try logout(call)
         case .keepalive: try keepalive(call)
+        case .showSession: try showSession(call)
+        case .setSession: try setSession(call)
+        case .publish: try publish(call)
+        case .discard: try discard(call)
         case .showAPIVersions: try showAPIVersions(call)
+        case .showDomains: try showDomains(call)
         case .exportManagement: try exportManagement(call)
+        case .importManagement: try importManagement(call)
         case .showTask: try showTask(call)
+        case .showTasks: try showTasks(call)
         }
     }
 
@@ -178,21 +242,38 @@ final class SimulatedAPI: HTTPResponder {
         else { return nil }
         return host
     }
+
+    /// What a management server sends to a client whose address its API settings refuse: an
+    /// HTML page, not JSON.
+    static let forbiddenPage = Array(
+        """
+        <html><head><title>403 Forbidden</title></head>\
+        <body><h1>Forbidden</h1><p>Access denied.</p></body></html>
+        """.utf8
+    )
 }
 
 /// The commands the simulator answers.
 enum Command: String, Sendable {
     case login
+    case loginToDomain = "login-to-domain"
     case logout
     case keepalive
+    case showSession = "show-session"
+    case setSession = "set-session"
+    case publish
+    case discard
     case showAPIVersions = "show-api-versions"
+    case showDomains = "show-domains"
     case exportManagement = "export-management"
+    case importManagement = "import-management"
     case showTask = "show-task"
+    case showTasks = "show-tasks"
 
     /// The API version that introduced the command, when later than the first.
     var introducedIn: String? {
         switch self {
-        case .exportManagement: "1.8"
+        case .exportManagement, .importManagement: "1.8"
         default: nil
         }
     }

@@ -13,6 +13,19 @@ enum Identifiers {
         var bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         bytes[6] = bytes[6] & 0x0F | 0x40
         bytes[8] = bytes[8] & 0x3F | 0x80
+        return format(bytes)
+    }
+
+    /// A UUID derived from a name, the same in every run (for domains, which a real server
+    /// also keeps for ever).
+    static func stableUUID(for name: String) -> String {
+        var bytes = Array(SHA256.digest(Array(("chkflow-simulator:" + name).utf8)).prefix(16))
+        bytes[6] = bytes[6] & 0x0F | 0x50
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        return format(bytes)
+    }
+
+    private static func format(_ bytes: [UInt8]) -> String {
         let hex = bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
         return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]]
             .map { $0.joined() }.joined(separator: "-")
