@@ -152,7 +152,8 @@ struct RunState {
                 "success": !cancelled && dependencies.allSatisfy { healthy[$0] },
                 "failure": dependencies.contains { failedBefore[$0] }, "always": true,
                 "cancelled": cancelled,
-            ])
+            ]
+        )
     }
 
     /// A result when the step must not run: its condition is false, a dependency did not
@@ -189,7 +190,8 @@ struct RunState {
             if status == .succeeded || status == .ignored {
                 return healthy[source] ? nil : "'\(dependency)', which did not run fully"
             }
-            return "'\(dependency)' \(status == .skipped ? "was skipped" : "ended \(status.rawValue)")"
+            return
+                "'\(dependency)' \(status == .skipped ? "was skipped" : "ended \(status.rawValue)")"
         }
         if blockers.isEmpty { return "an earlier step did not succeed" }
         return "it depends on " + blockers.joined(separator: " and ")
@@ -198,10 +200,16 @@ struct RunState {
     func context(for position: Int) -> StepContext {
         let node = nodes[position]
         return StepContext(
-            step: node.step, node: node, scope: scope(for: position),
-            session: node.session.flatMap { sessions[$0] }, sessions: sessions,
-            loopValues: loopValues, outerSteps: node.children.isEmpty ? [:] : outputs,
-            label: label, shared: shared)
+            step: node.step,
+            node: node,
+            scope: scope(for: position),
+            session: node.session.flatMap { sessions[$0] },
+            sessions: sessions,
+            loopValues: loopValues,
+            outerSteps: node.children.isEmpty ? [:] : outputs,
+            label: label,
+            shared: shared
+        )
     }
 
     /// The results of every step, in plan order.

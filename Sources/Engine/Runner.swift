@@ -31,23 +31,36 @@ public final class Runner: Sendable {
     public func run(_ prepared: PreparedRun) async -> RunResult {
         let started = Self.now()
         let shared = RunShared(
-            playbook: plan.playbook, values: prepared.values,
-            environment: .object(options.environment.mapValues(JSON.string)))
+            playbook: plan.playbook,
+            values: prepared.values,
+            environment: .object(options.environment.mapValues(JSON.string))
+        )
         var state = RunState(nodes: plan.nodes, shared: shared)
         await schedule(&state)
         let cleanup = await registry.logOutRemaining()
-        for id in cleanup { onEvent(.notice("logged out session '\(id)', which no logout step closed")) }
+        for id in cleanup {
+            onEvent(.notice("logged out session '\(id)', which no logout step closed"))
+        }
         let totals = await registry.totals()
         let ordered = state.orderedResults
         let outcome: RunResult.Outcome =
             state.cancelled || Task.isCancelled
             ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
         return RunResult(
-            runID: prepared.runID, playbookName: plan.playbook.name,
-            playbookFile: plan.playbook.file, playbookSHA256: plan.playbook.sha256,
-            started: started, ended: Self.now(), outcome: outcome, steps: ordered,
-            servers: await registry.servers(), apiCalls: totals.calls, logins: totals.logins,
-            waitingSeconds: Self.waiting(ordered), cleanupLogouts: cleanup)
+            runID: prepared.runID,
+            playbookName: plan.playbook.name,
+            playbookFile: plan.playbook.file,
+            playbookSHA256: plan.playbook.sha256,
+            started: started,
+            ended: Self.now(),
+            outcome: outcome,
+            steps: ordered,
+            servers: await registry.servers(),
+            apiCalls: totals.calls,
+            logins: totals.logins,
+            waitingSeconds: Self.waiting(ordered),
+            cleanupLogouts: cleanup
+        )
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
