@@ -39,7 +39,9 @@ public final class Runner: Sendable {
         await schedule(&state)
         let cleanup = await registry.logOutRemaining()
         for id in cleanup {
-            onEvent(.notice("logged out session '\(id)', which no logout step closed"))
+            onEvent(
+                .notice("logged out session '\(id)', which no logout step closed", at: Self.now())
+            )
         }
         let totals = await registry.totals()
         let ordered = state.orderedResults

@@ -16,6 +16,9 @@ struct StepExecutor {
 
     var step: Step { context.step }
 
+    /// The step's id as events show it, with the loop item it belongs to.
+    var displayID: String { context.label.map { "\($0).\(step.id)" } ?? step.id }
+
     func execute() async -> StepOutcome {
         var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
         result.started = Runner.now()
@@ -138,14 +141,13 @@ struct StepExecutor {
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)
                     runner.onEvent(
-                        .notice(
-                            "\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"
-                        )
+                        .attemptFailed(id: displayID, attempt: attempt, retryAfter: delay)
                     )
                     try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                     number += 1
                 case .ignore:
                     outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
                     throw StepFailure(
                         status: .ignored,
                         reason: error.description + " (ignored: on-error says continue)",
@@ -153,6 +155,7 @@ struct StepExecutor {
                     )
                 case .fail(let reason):
                     outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
                     throw StepFailure(reason: reason ?? error.description, error: summary)
                 }
             }
@@ -253,14 +256,16 @@ struct StepExecutor {
         outcome.result.taskID = taskID
         outcome.result.outputs["task-id"] = .string(taskID)
         let timeout = wait.timeout ?? step.timeout ?? context.playbook.defaults.timeout
+        let id = displayID
         let task = try await requireSession().waitForTask(taskID, timeout: timeout) {
-            [runner, step] info in
+            [runner] info in
             runner.onEvent(
                 .stepProgress(
-                    id: step.id,
+                    id: id,
                     taskID: info.taskID,
                     percent: info.progress,
-                    status: info.status.rawValue
+                    status: info.status.rawValue,
+                    at: Runner.now()
                 )
             )
         }
