@@ -1,5 +1,6 @@
 import ChkflowCore
 import Foundation
+import ManagementAPI
 import Playbook
 
 /// A problem with what the operator supplied for a run (inputs, secrets), found before any call.
@@ -17,6 +18,12 @@ public struct RunOptions: Sendable {
     /// When set, every server is this URL and secrets take their `simulator` values.
     public var simulatorURL: String?
     public var userAgent: String = "chkflow"
+    /// The wall clock, seconds since 1970, for the change window; tests move it.
+    public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Opens the connection of each login step; a libcurl ``Session`` unless a test says else.
+    public var connectionFactory: ConnectionFactory = { endpoint, userAgent in
+        Session(endpoint: endpoint, userAgent: userAgent)
+    }
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?
 

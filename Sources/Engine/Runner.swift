@@ -10,6 +10,7 @@ public final class Runner: Sendable {
     let options: RunOptions
     let onEvent: @Sendable (EngineEvent) -> Void
     let registry = SessionRegistry()
+    let exportSlots: ExportSlots
 
     public init(
         plan: Plan,
@@ -19,6 +20,9 @@ public final class Runner: Sendable {
         self.plan = plan
         self.options = options
         self.onEvent = onEvent
+        self.exportSlots = ExportSlots(
+            limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
+        )
     }
 
     /// Resolves inputs and secrets; call before `run` so that bad input stops the run before any
@@ -82,7 +86,7 @@ public final class Runner: Sendable {
             while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
                 while running < limit, let position = state.nextReady() {
-                    if let skipped = state.decideSkip(position) {
+                    if let skipped = state.decideSkip(position) ?? refusal(state.nodes[position]) {
                         state.finish(position, StepOutcome(result: skipped))
                         onEvent(.stepEnded(labelled(skipped, state.label)))
                         continue
@@ -107,6 +111,14 @@ public final class Runner: Sendable {
         }
     }
 
+    /// A refused result when the change window has no room for the step.
+    private func refusal(_ node: Plan.Node) -> StepResult? {
+        guard let reason = windowRefusal(expecting: node.step.expect) else { return nil }
+        var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
+        result.reason = reason
+        return result
+    }
+
     private func labelled(_ id: String, _ label: String?) -> String {
         label.map { "\($0).\(id)" } ?? id
     }
@@ -120,10 +132,16 @@ public final class Runner: Sendable {
 
 /// Every session and server a run met, for the totals and the final clean-up.
 actor SessionRegistry {
-    private var sessions: [(id: String, session: Session)] = []
+    private var sessions: [(id: String, session: any Connection)] = []
     private var serverList: [ServerSummary] = []
+    private var taskIDs: Set<String> = []
 
-    func add(_ session: Session, id: String) { sessions.append((id, session)) }
+    /// Remembers a task this run started, so that adoption never picks it for another step.
+    func know(taskID: String) { taskIDs.insert(taskID) }
+
+    func knows(taskID: String) -> Bool { taskIDs.contains(taskID) }
+
+    func add(_ session: any Connection, id: String) { sessions.append((id, session)) }
 
     func add(_ server: ServerSummary) { serverList.append(server) }
 
