@@ -43,6 +43,13 @@ public final class SimulatorServer: Sendable {
         self.settings = TransportSettings()
     }
 
+    /// A server with transport settings other than the defaults (shorter timeouts in tests).
+    init(scenario: Scenario, logPath: String? = nil, settings: TransportSettings) {
+        self.scenario = scenario
+        self.logPath = logPath
+        self.settings = settings
+    }
+
     deinit { stop() }
 
     /// Binds and listens, then serves on threads of its own; returns the port (useful with 0).

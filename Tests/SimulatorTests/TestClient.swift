@@ -1,6 +1,7 @@
 import ChkflowCore
 import Foundation
-import Simulator
+
+@testable import Simulator
 
 #if canImport(Glibc)
 import Glibc
@@ -34,22 +35,27 @@ final class TestClient {
     private var buffer: [UInt8] = []
 
     init(port: UInt16, timeout: Int = 5) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // The descriptor is kept in a local until connected: a throwing init after every
+        // property is set would run deinit and close it a second time, possibly closing a
+        // descriptor that another test's server has been given in between.
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
         guard result == 0 else {
-            close(fd)
-            throw TestClientError(description: "connect failed: errno \(errno)")
+            let error = errno
+            close(socketFD)
+            throw TestClientError(description: "connect failed: errno \(error)")
         }
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        fd = socketFD
     }
 
     deinit { close(fd) }
@@ -164,6 +170,11 @@ struct Harness {
 
     init(_ scenario: Scenario = .default, logPath: String? = nil) throws {
         server = SimulatorServer(scenario: scenario, logPath: logPath)
+        try server.start()
+    }
+
+    init(settings: TransportSettings) throws {
+        server = SimulatorServer(scenario: .default, settings: settings)
         try server.start()
     }
 

@@ -26,11 +26,13 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [Int32: Connection] = [:]
     private var nextDelayDue = Double.infinity
     private var lastSweep = 0.0
+    private var acceptPausedUntil: Double?
 
     /// Replies stop being produced for a connection whose unwritten output exceeds this, until
     /// the client reads.
     private static let outputHighWater = 256 * 1024
     private static let sweepInterval = 0.5
+    private static let acceptPause = 0.1
 
     init(
         listenerFD: Int32,
@@ -105,10 +107,24 @@ final class EventLoop: @unchecked Sendable {
 
     private func acceptPending(now: Double) {
         for _ in 0..<64 {
-            guard let fd = Socket.accept(on: listenerFD) else { return }
-            let connection = Connection(fd: fd, info: ConnectionInfo(id: counter.next()), now: now)
-            connections[fd] = connection
-            poller.add(fd, events: Poller.readable)
+            switch Socket.accept(on: listenerFD) {
+            case .connection(let fd):
+                let connection = Connection(
+                    fd: fd,
+                    info: ConnectionInfo(id: counter.next()),
+                    now: now
+                )
+                connections[fd] = connection
+                poller.add(fd, events: Poller.readable)
+            case .none:
+                return
+            case .outOfDescriptors:
+                // The pending connection stays queued; stop watching the listener for a moment
+                // instead of spinning on it until descriptors are free again.
+                poller.modify(listenerFD, events: 0)
+                acceptPausedUntil = now + Self.acceptPause
+                return
+            }
         }
     }
 
@@ -292,12 +308,17 @@ final class EventLoop: @unchecked Sendable {
         let now = MonotonicClock.now()
         let untilDelay = nextDelayDue - now
         let untilSweep = lastSweep + Self.sweepInterval - now
-        let wait = max(0, min(untilDelay, untilSweep))
+        let untilAccept = (acceptPausedUntil ?? .infinity) - now
+        let wait = max(0, min(untilDelay, untilSweep, untilAccept))
         return Int32((wait * 1000).rounded(.up))
     }
 
     private func runTimers(now: Double) {
         if now >= nextDelayDue { releaseDelayedReplies(now: now) }
+        if let until = acceptPausedUntil, now >= until {
+            acceptPausedUntil = nil
+            poller.modify(listenerFD, events: Poller.readable)
+        }
         guard now - lastSweep >= Self.sweepInterval else { return }
         lastSweep = now
         for connection in Array(connections.values) where isOverdue(connection, now: now) {
