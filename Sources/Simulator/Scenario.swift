@@ -71,7 +71,7 @@ public struct RateLimits: Sendable, Equatable {
 }
 
 /// Everything that makes one simulated server differ from another.
-public struct Scenario: Sendable {
+public struct Scenario: Sendable, Equatable {
     /// Single management server or Multi-Domain Server.
     public var serverType: ServerType = .singleServer
     /// The API version the server runs; unversioned paths get this version.

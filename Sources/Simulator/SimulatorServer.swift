@@ -78,7 +78,7 @@ public final class SimulatorServer: Sendable {
         }
     }
 
-    /// Every request answered so far, oldest first.
+    /// Every request answered so far, oldest first (the last million at most).
     public var requests: [RequestRecord] { log.records }
 
     /// Closes the listener and every connection and waits for the serving threads to end.
