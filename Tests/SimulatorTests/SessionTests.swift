@@ -158,6 +158,17 @@ struct SessionTests {
             body: #"{"user": "admin", "password": "chkflow", "domain": "Europe"}"#
         )
         #expect(europe.status == 200)
+        let uid = Identifiers.stableUUID(for: "Europe")
+        let byUID = try client.post(
+            "/web_api/login",
+            body: #"{"user": "admin", "password": "chkflow", "domain": "\#(uid)"}"#
+        )
+        #expect(byUID.status == 200)
+        let session = try client.post(
+            "/web_api/show-session",
+            sid: byUID.json?["sid"]?.stringValue
+        )
+        #expect(session.json?["domain"]?["name"] == "Europe")
     }
 
     struct VersionCase: Sendable, CustomTestStringConvertible {
