@@ -132,3 +132,95 @@ struct RealClientTests {
         print(json.dumps(result))
         """#
 }
+
+/// Ansible's `check_point.mgmt` collection, through `ansible.netcommon`'s httpapi connection
+/// over plain HTTP, against the simulator, unchanged.
+///
+/// Runs when CHKFLOW_ANSIBLE_PLAYBOOK names an `ansible-playbook` whose Python has the
+/// `check_point.mgmt` collection (the `ansible` package from PyPI ships it).
+@Suite(
+    "Ansible check_point.mgmt",
+    .enabled(if: ProcessInfo.processInfo.environment["CHKFLOW_ANSIBLE_PLAYBOOK"] != nil)
+)
+struct AnsibleTests {
+    @Test("cp_mgmt_export_management verifies and exports, waiting for each task")
+    func ansibleExport() throws {
+        var scenario = Scenario()
+        scenario.verification = TaskBehaviour(duration: 1)
+        scenario.export = TaskBehaviour(duration: 1)
+        let harness = try Harness(scenario)
+        defer { harness.server.stop() }
+        let folder = NSTemporaryDirectory() + "chkflow-ansible-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let playbookCommand = ProcessInfo.processInfo.environment["CHKFLOW_ANSIBLE_PLAYBOOK"] ?? ""
+        let python = URL(fileURLWithPath: playbookCommand).deletingLastPathComponent()
+            .appendingPathComponent("python").path
+        try Self.inventory(port: harness.server.port, python: python)
+            .write(toFile: folder + "/inventory.ini", atomically: true, encoding: .utf8)
+        try Self.playbook.write(toFile: folder + "/export.yml", atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: playbookCommand)
+        process.arguments = ["-i", folder + "/inventory.ini", folder + "/export.yml"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+        environment["ANSIBLE_LOCAL_TEMP"] = folder + "/tmp"
+        environment["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = folder + "/pc"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(
+            decoding: pipe.fileHandleForReading.readDataToEndOfFile(),
+            as: UTF8.self
+        )
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("\"file-path\": \"/var/log/exported.tgz\""))
+
+        let records = harness.server.requests
+        #expect(records.allSatisfy { $0.status == 200 })
+        let commands = records.map(\.command).filter { $0 != "show-task" }
+        #expect(commands == ["login", "export-management", "export-management", "logout"])
+        #expect(records.allSatisfy { !$0.path.contains("/v") })
+        #expect(Set(records.map(\.session)).count == 1)
+    }
+
+    static func inventory(port: UInt16, python: String) -> String {
+        """
+        [mgmt]
+        simulator ansible_host=127.0.0.1
+
+        [mgmt:vars]
+        ansible_connection=httpapi
+        ansible_network_os=check_point.mgmt.checkpoint
+        ansible_httpapi_port=\(port)
+        ansible_httpapi_use_ssl=False
+        ansible_httpapi_validate_certs=False
+        ansible_user=admin
+        ansible_password=chkflow
+        ansible_checkpoint_domain=System Data
+        ansible_python_interpreter=\(python)
+
+        """
+    }
+
+    static let playbook = """
+        - hosts: mgmt
+          gather_facts: false
+          tasks:
+            - name: Pre-export verification
+              check_point.mgmt.cp_mgmt_export_management:
+                pre_export_verification_only: true
+            - name: Export
+              check_point.mgmt.cp_mgmt_export_management:
+                file_path: /var/log/exported.tgz
+                target_version: R82
+              register: export
+            - name: Show the task
+              ansible.builtin.debug:
+                var: export
+
+        """
+}
