@@ -296,3 +296,52 @@ struct HTTPTests {
         #expect(throws: SimulatorError.alreadyStarted) { try harness.server.start() }
     }
 }
+
+@Suite("HTTP parser")
+struct HTTPParserTests {
+    @Test("the end of the head is found wherever the reads split it")
+    func headEndAcrossReads() throws {
+        let harness = try Harness()
+        defer { harness.server.stop() }
+        let client = try harness.client()
+        let request = Array(TestClient.request("/web_api/keepalive").utf8)
+        let split = request.count - 4
+        try client.send(Array(request[..<split]))
+        for byte in request[split...] {
+            pause(seconds: 0.01)
+            try client.send([byte])
+        }
+        #expect(try client.readResponse().code == "generic_err_missing_session_id")
+    }
+
+    struct HeadCase: Sendable, CustomTestStringConvertible {
+        var text: String
+        var end: Int?
+        var testDescription: String { text.debugDescription }
+    }
+
+    static let headCases: [HeadCase] = [
+        .init(text: "POST / HTTP/1.1\r\n\r\n", end: 19),
+        .init(text: "POST / HTTP/1.1\n\n", end: 17),
+        .init(text: "POST / HTTP/1.1\r\nHost: x\r\n\r\n{}", end: 28),
+        .init(text: "POST / HTTP/1.1\r\nHost: x\r\n", end: nil),
+        .init(text: "POST / HTTP/1.1\r\nHost: x\r\n\r", end: nil),
+    ]
+
+    @Test("where the head ends", arguments: headCases)
+    func headEnd(_ testCase: HeadCase) {
+        #expect(HTTPParser.headEnd(in: Array(testCase.text.utf8), from: 0) == testCase.end)
+    }
+
+    @Test("header fields are matched case-insensitively and keep-alive follows the version")
+    func headFields() throws {
+        let text =
+            "POST /web_api/login HTTP/1.0\r\nconnection: Keep-Alive\r\nX-CHKP-SID: abc\r\n\r\n"
+        let bytes = Array(text.utf8)
+        let head = try HTTPParser.parseHead(bytes, from: 0, to: bytes.count, limits: HTTPLimits())
+        #expect(head.value(of: "X-chkp-sid") == "abc")
+        #expect(head.keepAlive)
+        #expect(head.minorVersion == 0)
+        #expect(head.framing == .none)
+    }
+}

@@ -13,6 +13,11 @@ final class Connection {
     var bodyStart = 0
     /// Whether `100 Continue` has been sent for the request being received.
     var sentContinue = false
+    /// How far `input` has been searched for the end of the head without finding it, so that
+    /// a client sending a byte at a time does not make every read rescan the whole head.
+    var headScanned = 0
+    /// Whether the request line of the request being received has been checked.
+    var requestLineChecked = false
 
     /// Bytes waiting to be written, and how many of them have been.
     var output: [UInt8] = []

@@ -179,16 +179,25 @@ final class EventLoop: @unchecked Sendable {
         let limits = settings.limits
         if connection.head == nil {
             let start = HTTPParser.skipEmptyLines(in: connection.input, from: 0)
-            if start > 0 { connection.input.removeFirst(start) }
+            if start > 0 {
+                connection.input.removeFirst(start)
+                connection.headScanned = 0
+            }
             guard !connection.input.isEmpty else {
                 connection.requestStartedAt = nil
                 return nil
             }
-            guard let end = HTTPParser.headEnd(in: connection.input, from: 0) else {
+            let scanFrom = max(0, connection.headScanned - 3)
+            guard let end = HTTPParser.headEnd(in: connection.input, from: scanFrom) else {
                 if connection.input.count > limits.maximumHeadBytes {
                     throw Self.headTooLarge(limits)
                 }
-                try HTTPParser.checkRequestLine(in: connection.input)
+                connection.headScanned = connection.input.count
+                if !connection.requestLineChecked {
+                    connection.requestLineChecked = try HTTPParser.checkRequestLine(
+                        in: connection.input
+                    )
+                }
                 return nil
             }
             guard end <= limits.maximumHeadBytes else { throw Self.headTooLarge(limits) }
@@ -199,6 +208,8 @@ final class EventLoop: @unchecked Sendable {
                 limits: limits
             )
             connection.bodyStart = end
+            connection.headScanned = 0
+            connection.requestLineChecked = false
         }
         guard let head = connection.head else { return nil }
         let progress = try HTTPParser.body(
