@@ -140,6 +140,29 @@ struct FaultTests {
         #expect(Date().timeIntervalSince(began) >= 0.29)
     }
 
+    @Test("requests pipelined behind a slow reply are answered after it, in order")
+    func pipelinedBehindSlowReply() throws {
+        var scenario = Scenario()
+        scenario.faults = [
+            FaultRule(command: "show-api-versions", action: .slowReply(seconds: 0.2))
+        ]
+        let harness = try Harness(scenario)
+        defer { harness.server.stop() }
+        let client = try harness.client()
+        let sid = try harness.login(on: client)
+        let keepalive = TestClient.request("/web_api/keepalive", sid: sid)
+        let unknown = TestClient.request("/web_api/nothing", sid: sid)
+        try client.send(
+            TestClient.request("/web_api/show-api-versions", sid: sid)
+                + String(repeating: keepalive + unknown, count: 100)
+        )
+        #expect(try client.readResponse().json?["current-version"] == "2.0.1")
+        for _ in 0..<100 {
+            #expect(try client.readResponse().status == 200)
+            #expect(try client.readResponse().status == 404)
+        }
+    }
+
     @Test("a non-JSON 403, as when remote API access is off")
     func nonJSONForbidden() throws {
         var scenario = Scenario()

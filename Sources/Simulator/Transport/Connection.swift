@@ -24,6 +24,8 @@ final class Connection {
     var outputOffset = 0
     /// Whether the loop is watching for the socket to become writable.
     var watchesWrites = false
+    /// Whether the loop has stopped reading because unprocessed input piled up.
+    var readsPaused = false
 
     /// A reply held back by a slow-reply fault, and when it is due.
     var delayed: DelayedReply?

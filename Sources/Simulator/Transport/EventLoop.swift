@@ -169,6 +169,7 @@ final class EventLoop: @unchecked Sendable {
             }
             guard dispatch(request, on: connection, now: now) else { return }
         }
+        pauseReadsIfFlooded(connection)
         flush(connection)
     }
 
@@ -305,12 +306,30 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func setWriteWatch(_ connection: Connection, _ enabled: Bool) {
-        guard connection.watchesWrites != enabled, connections[connection.fd] === connection else {
-            return
-        }
+        guard connection.watchesWrites != enabled else { return }
         connection.watchesWrites = enabled
-        let events = Poller.readable | (enabled ? Poller.writable : 0)
+        updateInterest(connection)
+    }
+
+    /// Stops reading from a client whose unprocessed input has grown past what one request may
+    /// be (it sends while a reply is held back or not read), and starts again once it shrinks.
+    private func pauseReadsIfFlooded(_ connection: Connection) {
+        let flooded = connection.input.count > Self.inputHighWater(settings.limits)
+        guard connection.readsPaused != flooded else { return }
+        connection.readsPaused = flooded
+        updateInterest(connection)
+    }
+
+    private func updateInterest(_ connection: Connection) {
+        guard connections[connection.fd] === connection else { return }
+        let events =
+            (connection.readsPaused ? 0 : Poller.readable)
+            | (connection.watchesWrites ? Poller.writable : 0)
         poller.modify(connection.fd, events: events)
+    }
+
+    private static func inputHighWater(_ limits: HTTPLimits) -> Int {
+        limits.maximumHeadBytes + limits.maximumBodyBytes + 64 * 1024
     }
 
     // MARK: - Timers
