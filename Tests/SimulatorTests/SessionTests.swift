@@ -371,14 +371,14 @@ struct SessionTests {
         defer { harness.server.stop() }
         let client = try harness.client()
         let sid = try harness.login(
-            #"{"user": "admin", "password": "chkflow", "session-timeout": 20}"#,
+            #"{"user": "admin", "password": "chkflow", "session-timeout": 60}"#,
             on: client
         )
         for _ in 0..<4 {
             pause(seconds: 0.1)
             #expect(try client.post("/web_api/keepalive", sid: sid).status == 200)
         }
-        pause(seconds: 0.35)
+        pause(seconds: 0.9)
         let expired = try client.post("/web_api/keepalive", sid: sid)
         #expect(expired.status == 401)
         #expect(expired.code == "generic_err_session_expired")
