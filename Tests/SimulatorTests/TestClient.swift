@@ -34,7 +34,7 @@ final class TestClient {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, timeout: Int = 5) throws {
+    init(port: UInt16, timeout: Double = 5) throws {
         // The descriptor is kept in a local until connected: a throwing init after every
         // property is set would run deinit and close it a second time, possibly closing a
         // descriptor that another test's server has been given in between.
@@ -53,7 +53,10 @@ final class TestClient {
             close(socketFD)
             throw TestClientError(description: "connect failed: errno \(error)")
         }
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        var limit = timeval(
+            tv_sec: Int(timeout),
+            tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000)
+        )
         setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         fd = socketFD
     }
@@ -178,7 +181,9 @@ struct Harness {
         try server.start()
     }
 
-    func client() throws -> TestClient { try TestClient(port: server.port) }
+    func client(timeout: Double = 5) throws -> TestClient {
+        try TestClient(port: server.port, timeout: timeout)
+    }
 
     /// Logs in and returns the sid.
     func login(
