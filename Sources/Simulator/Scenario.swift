@@ -37,19 +37,24 @@ public struct TaskBehaviour: Sendable, Equatable {
     public var warnings: [String] = []
     /// Blocking errors the task reports (what stops a real export after verification).
     public var blockingErrors: [String] = []
+    /// When set, the `task-details` of the ended task, exactly; otherwise the simulator makes
+    /// one entry of its own.
+    public var taskDetails: [JSON]?
 
     public init(
         duration: Double,
         finalStatus: TaskStatus = .succeeded,
         hangAt: Int? = nil,
         warnings: [String] = [],
-        blockingErrors: [String] = []
+        blockingErrors: [String] = [],
+        taskDetails: [JSON]? = nil
     ) {
         self.duration = duration
         self.finalStatus = finalStatus
         self.hangAt = hangAt
         self.warnings = warnings
         self.blockingErrors = blockingErrors
+        self.taskDetails = taskDetails
     }
 }
 

@@ -87,7 +87,7 @@ extension Scenario {
 
     private static func task(_ node: Node) throws(ScenarioError) -> TaskBehaviour {
         let fields = try node.object(allowed: [
-            "duration", "final-status", "hang-at", "warnings", "blocking-errors",
+            "duration", "final-status", "hang-at", "warnings", "blocking-errors", "task-details",
         ])
         var behaviour = TaskBehaviour(duration: try fields["duration"]?.duration() ?? 1)
         if let status = fields["final-status"] {
@@ -102,6 +102,12 @@ extension Scenario {
         behaviour.hangAt = try fields["hang-at"]?.integer(in: 0...99)
         behaviour.warnings = try fields["warnings"]?.strings() ?? []
         behaviour.blockingErrors = try fields["blocking-errors"]?.strings() ?? []
+        if let details = fields["task-details"] {
+            behaviour.taskDetails = try details.list { node throws(ScenarioError) in
+                guard node.value.objectValue != nil else { throw node.error("must be a mapping") }
+                return node.value
+            }
+        }
         return behaviour
     }
 

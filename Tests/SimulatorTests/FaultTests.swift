@@ -280,6 +280,32 @@ struct FaultTests {
         #expect(verification.status == 200)
     }
 
+    @Test("task-details from the scenario replace the simulator's once the task ends")
+    func givenTaskDetails() throws {
+        var scenario = Scenario()
+        scenario.export = TaskBehaviour(
+            duration: 0,
+            taskDetails: [["statusDescription": "Done", "size": 42]]
+        )
+        let harness = try Harness(scenario)
+        defer { harness.server.stop() }
+        let client = try harness.client()
+        let sid = try harness.systemDataLogin(on: client)
+        let id = try #require(
+            try client.post(
+                "/web_api/export-management",
+                body: #"{"file-path": "/x.tgz"}"#,
+                sid: sid
+            ).json?["task-id"]?.stringValue
+        )
+        let reply = try client.post("/web_api/show-task", body: #"{"task-id": "\#(id)"}"#, sid: sid)
+        #expect(
+            reply.json?["tasks"]?[0]?["task-details"] == [
+                ["statusDescription": "Done", "size": 42]
+            ]
+        )
+    }
+
     @Test("a verification reports the scenario's warnings and blocking errors")
     func verificationFindings() throws {
         var scenario = Scenario()

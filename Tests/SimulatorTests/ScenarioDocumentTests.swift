@@ -25,7 +25,7 @@ struct ScenarioDocumentTests {
                 "export": {"duration": "1h30m", "hang-at": 80},
                 "import": {"duration": 5, "final-status": "failed",
                            "blocking-errors": ["Version mismatch"]},
-                "publish": {"duration": "500ms"}
+                "publish": {"duration": "500ms", "task-details": [{"revision": "r1"}]}
               },
               "faults": [
                 {"command": "show-task", "call": 3, "count": 2,
@@ -69,7 +69,7 @@ struct ScenarioDocumentTests {
                     blockingErrors: ["Version mismatch"]
                 )
         )
-        #expect(scenario.publish == TaskBehaviour(duration: 0.5))
+        #expect(scenario.publish == TaskBehaviour(duration: 0.5, taskDetails: [["revision": "r1"]]))
         #expect(
             scenario.faults == [
                 FaultRule(
@@ -124,6 +124,10 @@ struct ScenarioDocumentTests {
             document: #"{"tasks": {"export": {"final-status": "in progress"}}}"#,
             error:
                 "tasks.export.final-status: must be succeeded, succeeded with warnings, partially succeeded or failed"
+        ),
+        .init(
+            document: #"{"tasks": {"publish": {"task-details": ["x"]}}}"#,
+            error: "tasks.publish.task-details[0]: must be a mapping"
         ),
         .init(
             document: #"{"faults": [{"command": "login"}]}"#,
