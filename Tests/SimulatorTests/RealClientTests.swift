@@ -19,15 +19,20 @@ struct RealClientTests {
         var scenario = Scenario()
         scenario.verification = TaskBehaviour(duration: 1)
         scenario.export = TaskBehaviour(duration: 3)
-        let harness = try Harness(scenario)
-        defer { harness.server.stop() }
+        let server = SimulatorServer(scenario: scenario)
+        let identity = SimulatorServer.supportsTLS ? try TLSIdentity.selfSigned() : nil
+        if let identity { try server.start(tls: identity) } else { try server.start() }
+        defer { server.stop() }
         let folder = NSTemporaryDirectory() + "chkflow-sdk-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try makeCertificate(in: folder)
         try Self.script.write(toFile: folder + "/run.py", atomically: true, encoding: .utf8)
 
-        let output = try runPython([folder + "/run.py", String(harness.server.port), folder])
+        // With HTTPS of its own the simulator is reached directly, pinned by its SHA-1 as the
+        // SDK pins; otherwise through the relay.
+        let fingerprint = identity?.sha1Fingerprint.replacingOccurrences(of: ":", with: "") ?? "-"
+        let output = try runPython([folder + "/run.py", String(server.port), folder, fingerprint])
         let result = try JSON.parse(output)
         #expect(result["login"] == true)
         #expect(result["versions"] == "2.0.1")
@@ -36,7 +41,7 @@ struct RealClientTests {
         #expect(result["file-path"] == "/var/log/exported.tgz")
         #expect(result["logout"] == true)
 
-        let records = harness.server.requests
+        let records = server.requests
         #expect(records.allSatisfy { $0.status == 200 })
         #expect(records.first?.path == "/web_api/login")
         #expect(records.dropFirst().allSatisfy { $0.path.hasPrefix("/web_api/v2.0.1/") })
@@ -114,9 +119,13 @@ struct RealClientTests {
                 threading.Thread(target=pump, args=(secure, upstream), daemon=True).start()
                 threading.Thread(target=pump, args=(upstream, secure), daemon=True).start()
 
-        threading.Thread(target=relay, daemon=True).start()
+        fingerprint = sys.argv[3]
+        if fingerprint == "-":
+            threading.Thread(target=relay, daemon=True).start()
+            args = APIClientArgs(server="127.0.0.1", port=listener.getsockname()[1], unsafe=True)
+        else:
+            args = APIClientArgs(server="127.0.0.1", port=target_port, fingerprint=fingerprint)
         result = {}
-        args = APIClientArgs(server="127.0.0.1", port=listener.getsockname()[1], unsafe=True)
         client = APIClient(args)
         login = client.login("admin", "chkflow", domain="System Data")
         result["login"] = login.success

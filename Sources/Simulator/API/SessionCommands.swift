@@ -73,7 +73,7 @@ extension SimulatedAPI {
         return [
             "uid": .string(session.uid),
             "sid": .string(session.sid),
-            "url": .string("http://\(call.host)/web_api\(versionSegment)"),
+            "url": .string("\(scheme)://\(call.host)/web_api\(versionSegment)"),
             "session-timeout": .int(Int64(session.timeout)),
             "last-login-was-at": clock.timeObject(at: previousLogin),
             "api-server-version": .string(call.version ?? scenario.apiVersion),

@@ -4,6 +4,8 @@
 final class Connection {
     let fd: Int32
     let info: ConnectionInfo
+    /// The TLS session when the server speaks HTTPS.
+    let channel: (any SecureChannel)?
 
     /// Received bytes not yet consumed by a complete request.
     var input: [UInt8] = []
@@ -39,10 +41,19 @@ final class Connection {
     /// When anything last happened on the connection.
     var lastActivity: Double
 
-    init(fd: Int32, info: ConnectionInfo, now: Double) {
+    init(fd: Int32, info: ConnectionInfo, channel: (any SecureChannel)?, now: Double) {
         self.fd = fd
         self.info = info
+        self.channel = channel
         self.lastActivity = now
+    }
+
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Socket.Transfer {
+        channel?.receive(into: buffer) ?? Socket.receive(fd, into: buffer)
+    }
+
+    func send() -> Socket.Transfer {
+        channel?.send(output, from: outputOffset) ?? Socket.send(fd, output, from: outputOffset)
     }
 
     var pendingOutputBytes: Int { output.count - outputOffset }

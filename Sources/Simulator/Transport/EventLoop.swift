@@ -21,6 +21,7 @@ final class EventLoop: @unchecked Sendable {
     private let responder: any HTTPResponder
     private let settings: TransportSettings
     private let counter: ConnectionCounter
+    private let secure: (any SecureChannelFactory)?
     private let stopping = Atomic<Bool>(false)
     private let scratch: UnsafeMutableRawBufferPointer
     private var connections: [Int32: Connection] = [:]
@@ -38,8 +39,10 @@ final class EventLoop: @unchecked Sendable {
         listenerFD: Int32,
         responder: any HTTPResponder,
         settings: TransportSettings,
-        counter: ConnectionCounter
+        counter: ConnectionCounter,
+        secure: (any SecureChannelFactory)? = nil
     ) throws(SimulatorError) {
+        self.secure = secure
         self.listenerFD = listenerFD
         self.responder = responder
         self.settings = settings
@@ -109,9 +112,18 @@ final class EventLoop: @unchecked Sendable {
         for _ in 0..<64 {
             switch Socket.accept(on: listenerFD) {
             case .connection(let fd):
+                var channel: (any SecureChannel)?
+                if let secure {
+                    channel = secure.makeChannel(fd: fd)
+                    guard channel != nil else {
+                        close(fd)
+                        continue
+                    }
+                }
                 let connection = Connection(
                     fd: fd,
                     info: ConnectionInfo(id: counter.next()),
+                    channel: channel,
                     now: now
                 )
                 connections[fd] = connection
@@ -129,18 +141,25 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func readable(_ connection: Connection, now: Double) {
-        switch Socket.receive(connection.fd, into: scratch) {
-        case .wouldBlock:
-            return
-        case .closed:
-            discard(connection)
-            return
-        case .bytes(let count):
-            connection.lastActivity = now
-            guard connection.lingerUntil == nil else { return }
-            connection.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count]))
-            if connection.requestStartedAt == nil { connection.requestStartedAt = now }
-        }
+        repeat {
+            switch connection.receive(into: scratch) {
+            case .wouldBlock:
+                return
+            case .closed:
+                discard(connection)
+                return
+            case .bytes(let count):
+                connection.lastActivity = now
+                guard connection.lingerUntil == nil else { continue }
+                connection.input.append(
+                    contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count])
+                )
+                if connection.requestStartedAt == nil { connection.requestStartedAt = now }
+            }
+            // Decrypted bytes left inside TLS do not wake poll, so they are read now.
+        } while connection.channel?.hasBufferedInput == true
+            && connection.input.count <= Self.inputHighWater(settings.limits)
+        guard connection.lingerUntil == nil else { return }
         process(connection, now: now)
     }
 
@@ -273,7 +292,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func flush(_ connection: Connection) {
         while connection.pendingOutputBytes > 0 {
-            switch Socket.send(connection.fd, connection.output, from: connection.outputOffset) {
+            switch connection.send() {
             case .bytes(let count):
                 connection.outputOffset += count
             case .wouldBlock:
@@ -293,6 +312,7 @@ final class EventLoop: @unchecked Sendable {
     /// Half-closes after the last reply and keeps reading for a moment, so that a client still
     /// sending its (rejected) request reads the reply instead of a reset.
     private func linger(_ connection: Connection) {
+        connection.channel?.closeNotify()
         shutdown(connection.fd, Int32(SHUT_WR))
         connection.lingerUntil = MonotonicClock.now() + settings.lingerTime
         connection.input = []

@@ -12,6 +12,10 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
     case alreadyStarted
     /// The request log file could not be opened for appending.
     case cannotOpenLog(path: String, reason: String)
+    /// HTTPS was asked for, but this build has no OpenSSL.
+    case tlsUnavailable
+    /// A certificate or key could not be made, read or used.
+    case invalidTLSIdentity(String)
 
     public var description: String {
         switch self {
@@ -20,6 +24,9 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
             "cannot listen on \(host):\(port): \(reason)"
         case .alreadyStarted: "the simulator has already been started"
         case .cannotOpenLog(let path, let reason): "cannot open the request log \(path): \(reason)"
+        case .tlsUnavailable:
+            "this chkflow was built without OpenSSL, so the simulator has no HTTPS"
+        case .invalidTLSIdentity(let reason): "unusable certificate or key: \(reason)"
         }
     }
 }
