@@ -15,7 +15,8 @@ import Glibc
 ///
 /// Serving happens on threads of the server's own; `start` returns as soon as it listens.
 public final class SimulatorServer: Sendable {
-    private let scenario: Scenario
+    /// The scenario the server plays.
+    public let scenario: Scenario
     private let logPath: String?
     private let log = RequestLog()
     private let settings: TransportSettings

@@ -283,6 +283,39 @@ struct HTTPTests {
         #expect(statuses.allSatisfy { $0 == 200 })
     }
 
+    @Test("starting fails clearly on a taken port, a bad host or an unwritable log")
+    func startFailures() throws {
+        let first = SimulatorServer()
+        let port = try first.start()
+        defer { first.stop() }
+        let second = SimulatorServer()
+        #expect {
+            try second.start(port: port)
+        } throws: { error in
+            guard
+                case .cannotListen(let host, let failedPort, let reason) = error as? SimulatorError
+            else { return false }
+            return host == "127.0.0.1" && failedPort == port && reason.hasPrefix("bind: ")
+        }
+        #expect(throws: SimulatorError.invalidHost("example.com")) {
+            try SimulatorServer().start(host: "example.com")
+        }
+        let logged = SimulatorServer(logPath: "/nonexistent-folder/requests.jsonl")
+        #expect {
+            try logged.start()
+        } throws: { error in
+            guard case .cannotOpenLog(let path, _) = error as? SimulatorError else { return false }
+            return path == "/nonexistent-folder/requests.jsonl"
+        }
+        #expect(logged.port == 0)
+        let v6 = SimulatorServer()
+        if (try? v6.start(host: "::1")) != nil {
+            #expect(v6.baseURL == "http://[::1]:\(v6.port)")
+            v6.stop()
+        }
+        #expect(first.scenario.apiVersion == "2.0.1")
+    }
+
     @Test("stop closes connections and is idempotent")
     func stop() throws {
         let harness = try Harness()
