@@ -159,21 +159,88 @@ struct AnsibleTests {
         scenario.export = TaskBehaviour(duration: 1)
         let harness = try Harness(scenario)
         defer { harness.server.stop() }
+        let output = try runPlaybook(
+            Self.playbook,
+            port: harness.server.port,
+            ignoringErrors: false
+        )
+        #expect(output.contains("\"file-path\": \"/var/log/exported.tgz\""))
+
+        let records = harness.server.requests
+        #expect(records.allSatisfy { $0.status == 200 })
+        let commands = records.map(\.command).filter { $0 != "show-task" }
+        #expect(commands == ["login", "export-management", "export-management", "logout"])
+        #expect(records.allSatisfy { !$0.path.contains("/v") })
+        #expect(Set(records.map(\.session)).count == 1)
+    }
+
+    @Test("faults: a 401 makes Ansible log in again; a 429 on a command makes it discard")
+    func ansibleFaults() throws {
+        var scenario = Scenario()
+        scenario.verification = TaskBehaviour(duration: 0)
+        scenario.faults = [
+            FaultRule(
+                command: "show-task",
+                call: 1,
+                action: .error(
+                    status: 401,
+                    code: "generic_err_session_expired",
+                    message: "Session expired"
+                )
+            ),
+            FaultRule(
+                command: "export-management",
+                call: 2,
+                action: .error(
+                    status: 429,
+                    code: "err_too_many_requests",
+                    message: "Too many requests in a given amount of time"
+                )
+            ),
+        ]
+        let harness = try Harness(scenario)
+        defer { harness.server.stop() }
+        let output = try runPlaybook(Self.playbook, port: harness.server.port, ignoringErrors: true)
+        #expect(output.contains("Unpublished changes were discarded"))
+        #expect(output.contains("ignored=1"))
+
+        let records = harness.server.requests
+        #expect(
+            records.map(\.command) == [
+                "login", "export-management", "show-task", "login", "show-task",
+                "export-management", "discard", "logout",
+            ]
+        )
+        #expect(records.map(\.status) == [200, 200, 401, 200, 200, 429, 200, 200])
+        #expect(Set(records.compactMap(\.session)).count == 2)
+    }
+
+    private func runPlaybook(
+        _ playbook: String,
+        port: UInt16,
+        ignoringErrors: Bool
+    ) throws -> String {
         let folder = NSTemporaryDirectory() + "chkflow-ansible-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let playbookCommand = ProcessInfo.processInfo.environment["CHKFLOW_ANSIBLE_PLAYBOOK"] ?? ""
         let python = URL(fileURLWithPath: playbookCommand).deletingLastPathComponent()
             .appendingPathComponent("python").path
-        try Self.inventory(port: harness.server.port, python: python)
+        try Self.inventory(port: port, python: python)
             .write(toFile: folder + "/inventory.ini", atomically: true, encoding: .utf8)
-        try Self.playbook.write(toFile: folder + "/export.yml", atomically: true, encoding: .utf8)
+        let text =
+            ignoringErrors
+            ? playbook.replacingOccurrences(
+                of: "\n  tasks:\n",
+                with: "\n  ignore_errors: true\n  tasks:\n"
+            )
+            : playbook
+        try text.write(toFile: folder + "/play.yml", atomically: true, encoding: .utf8)
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: playbookCommand)
-        process.arguments = ["-i", folder + "/inventory.ini", folder + "/export.yml"]
+        process.arguments = ["-i", folder + "/inventory.ini", folder + "/play.yml"]
         var environment = ProcessInfo.processInfo.environment
-        environment["ANSIBLE_HOST_KEY_CHECKING"] = "False"
         environment["ANSIBLE_LOCAL_TEMP"] = folder + "/tmp"
         environment["ANSIBLE_PERSISTENT_CONTROL_PATH_DIR"] = folder + "/pc"
         process.environment = environment
@@ -186,14 +253,7 @@ struct AnsibleTests {
         )
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(output)")
-        #expect(output.contains("\"file-path\": \"/var/log/exported.tgz\""))
-
-        let records = harness.server.requests
-        #expect(records.allSatisfy { $0.status == 200 })
-        let commands = records.map(\.command).filter { $0 != "show-task" }
-        #expect(commands == ["login", "export-management", "export-management", "logout"])
-        #expect(records.allSatisfy { !$0.path.contains("/v") })
-        #expect(Set(records.map(\.session)).count == 1)
+        return output
     }
 
     static func inventory(port: UInt16, python: String) -> String {
