@@ -59,7 +59,7 @@ extension SimulatedAPI {
             "progress-percentage": .int(Int64(percentage)),
             "progress-description": .string(task.progressDescription(status)),
             "suppressed": false,
-            "task-details": .array([task.details(status)]),
+            "task-details": .array(task.detailEntries(status)),
         ]
         guard full else { return .object(object) }
         object["uid"] = .string(task.id)
@@ -208,6 +208,12 @@ extension SimulatedTask {
     /// The task-level comments Ansible reads on failure.
     func comments(_ status: TaskStatus) -> String {
         status == .failed ? behaviour.blockingErrors.joined(separator: "; ") : ""
+    }
+
+    /// The `task-details` of the scenario once the task has ended, or the simulator's own.
+    func detailEntries(_ status: TaskStatus) -> [JSON] {
+        if status.isTerminal, let given = behaviour.taskDetails { return given }
+        return [details(status)]
     }
 
     /// The task's one `task-details` entry.
