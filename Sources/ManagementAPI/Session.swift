@@ -45,6 +45,8 @@ public actor Session {
     private var credentials: Credentials?
     private var loginOptions = LoginOptions()
     private var relogin: Task<Void, any Error>?
+    private var certificatePinned = false
+    private var pinCheck: Task<Void, any Error>?
 
     /// The API version the server reported at login, such as `2.0.1`.
     public private(set) var apiServerVersion: String?
@@ -191,9 +193,10 @@ public actor Session {
             headers: headers,
             freshConnection: Self.onceOnlyCommands.contains(command)
         )
-        statistics.calls += 1
         let reply: HTTPReply
         do {
+            try await ensureCertificatePinned(transport)
+            statistics.calls += 1
             reply = try await transport.post(request)
         } catch let failure as TransportFailure {
             throw APIError(
@@ -205,6 +208,32 @@ public actor Session {
         }
         statistics.connections += reply.newConnections
         return try decode(reply, command: command, sid: sid)
+    }
+
+    /// With a fingerprint policy, checks the server's certificate once, before the first
+    /// request; calls that arrive during the check wait for it.
+    private func ensureCertificatePinned(_ transport: CurlTransport) async throws {
+        guard case .fingerprint = endpoint.tls, !certificatePinned, let address, address.isHTTPS
+        else { return }
+        guard let pin = pin else {
+            throw TransportFailure(
+                kind: .usage,
+                message: CertificatePin.formatMessage,
+                requestMayHaveReachedServer: false
+            )
+        }
+        if let pinCheck { return try await pinCheck.value }
+        let check = Task { try await transport.verify(pin, url: address.base + "/") }
+        pinCheck = check
+        defer { pinCheck = nil }
+        try await check.value
+        certificatePinned = true
+        statistics.connections += 1
+    }
+
+    private var pin: CertificatePin? {
+        guard case .fingerprint(let text) = endpoint.tls else { return nil }
+        return CertificatePin(text)
     }
 
     private func decode(_ reply: HTTPReply, command: String, sid: String?) throws -> JSON {

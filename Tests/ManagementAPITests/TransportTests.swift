@@ -6,7 +6,7 @@ import Testing
 @testable import ManagementAPI
 
 /// A minimal stand-in for a management server: one admin, sessions by sid, canned commands.
-private final class MiniServer: Sendable {
+final class MiniServer: Sendable {
     let sessions = Mutex<[String]>([])
     let counter = Atomic<Int>(0)
 
@@ -44,7 +44,7 @@ private final class MiniServer: Sendable {
     }
 }
 
-private func withServer<T>(
+func withServer<T>(
     _ handler: @escaping @Sendable (LoopbackResponder.Request) -> LoopbackResponder.Reply,
     _ body: (LoopbackResponder) async throws -> T
 ) async throws -> T {
@@ -53,7 +53,7 @@ private func withServer<T>(
     return try await body(responder)
 }
 
-private func commands(_ responder: LoopbackResponder) -> [String] {
+func commands(_ responder: LoopbackResponder) -> [String] {
     responder.requests.map { String($0.path.split(separator: "/").last ?? "") }
 }
 
