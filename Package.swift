@@ -40,6 +40,10 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Engine", "Playbook"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "ChkflowCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ChkflowCore"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ChkflowCore"],
+            exclude: ["Fixtures"]
+        ),
     ]
 )

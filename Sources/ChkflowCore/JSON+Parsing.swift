@@ -12,8 +12,9 @@ extension JSON {
     public static let maximumDepth = 512
 
     /// Parses one JSON text; trailing content other than whitespace is an error.
-    public static func parse<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(JSONParseError) -> JSON
-    {
+    public static func parse<Bytes: Collection<UInt8>>(
+        _ bytes: Bytes
+    ) throws(JSONParseError) -> JSON {
         let buffer = Array(bytes)
         var parser = JSONParser(bytes: buffer)
         let value = try parser.parseValue(depth: 0)
@@ -43,7 +44,9 @@ private struct JSONParser {
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
-        guard depth < JSON.maximumDepth else { throw fail("nesting deeper than \(JSON.maximumDepth)") }
+        guard depth < JSON.maximumDepth else {
+            throw fail("nesting deeper than \(JSON.maximumDepth)")
+        }
         skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
@@ -197,9 +200,10 @@ private struct JSONParser {
             let byte = bytes[index]
             if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
                 index += 1
-            } else if [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"),
-                UInt8(ascii: "-")].contains(byte)
-            {
+            } else if [
+                UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "+"),
+                UInt8(ascii: "-"),
+            ].contains(byte) {
                 isInteger = false
                 index += 1
             } else {

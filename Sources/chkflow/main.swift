@@ -1,1 +1,5 @@
 import ChkflowCLI
+import Foundation
+
+let status = await ChkflowMain.main(Array(CommandLine.arguments.dropFirst()))
+exit(status)

@@ -6,7 +6,10 @@ import Testing
     @Test(arguments: [
         ("{}", JSON.object([:])),
         ("[1, -2, 3.5]", JSON.array([.int(1), .int(-2), .double(3.5)])),
-        (#"{"a": "x\"y\u00e9", "b": [true, false, null]}"#, JSON.object(["a": "x\"yé", "b": [true, false, nil]])),
+        (
+            #"{"a": "x\"y\u00e9", "b": [true, false, null]}"#,
+            JSON.object(["a": "x\"yé", "b": [true, false, nil]])
+        ),
         (#""\ud83d\ude00""#, JSON.string("😀")),
     ])
     func parsesValues(text: String, expected: JSON) throws {
@@ -92,5 +95,26 @@ import Testing
     @Test(arguments: [(0.25, "250ms"), (4.2, "4.2s"), (42, "42s"), (185, "3m05s"), (7800, "2h10m")])
     func formats(seconds: Double, text: String) {
         #expect(DurationText.format(seconds) == text)
+    }
+}
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        ),
+    ])
+    func knownDigests(text: String, hex: String) {
+        #expect(SHA256.hex(Array(text.utf8)) == hex)
+    }
+
+    @Test func millionAs() {
+        let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        #expect(
+            SHA256.hex(bytes) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        )
     }
 }

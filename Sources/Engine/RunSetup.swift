@@ -1,0 +1,123 @@
+import ChkflowCore
+import Foundation
+import Playbook
+
+/// A problem with what the operator supplied for a run (inputs, secrets), found before any call.
+public struct RunSetupError: Error, Sendable, CustomStringConvertible {
+    public var messages: [String]
+    public var description: String { messages.joined(separator: "\n") }
+}
+
+/// Settings of one run that do not come from the playbook.
+public struct RunOptions: Sendable {
+    /// Values from `--var NAME=VALUE`.
+    public var variables: [String: String] = [:]
+    public var environment: [String: String] = [:]
+    public var maxParallel: Int = 4
+    /// When set, every server is this URL and secrets take their `simulator` values.
+    public var simulatorURL: String?
+    public var userAgent: String = "chkflow"
+    /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
+    public var prompt: (@Sendable (String) -> String?)?
+
+    public init() {}
+}
+
+/// Inputs and secrets resolved for a run.
+struct RunValues: Sendable {
+    var inputs: [String: JSON]
+    var secrets: [String: JSON]
+
+    static func resolve(
+        _ playbook: Playbook,
+        options: RunOptions
+    ) throws(RunSetupError) -> RunValues {
+        var messages: [String] = []
+        let declared = Set(playbook.inputs.map(\.name))
+        for name in options.variables.keys.sorted() where !declared.contains(name) {
+            let names = playbook.inputs.map(\.name).sorted().joined(separator: ", ")
+            messages.append("--var \(name): the playbook has no input '\(name)' (it has: \(names))")
+        }
+        var inputs: [String: JSON] = [:]
+        for input in playbook.inputs {
+            switch inputValue(input, options.variables[input.name]) {
+            case .success(let value): inputs[input.name] = value
+            case .failure(let error): messages.append(error.messages[0])
+            }
+        }
+        var secrets: [String: JSON] = [:]
+        for (name, secret) in playbook.secrets.sorted(by: { $0.key < $1.key }) {
+            switch secretValue(secret, options: options) {
+            case .success(let value): secrets[name] = .string(value)
+            case .failure(let error): messages.append(error.messages[0])
+            }
+        }
+        guard messages.isEmpty else { throw RunSetupError(messages: messages) }
+        return RunValues(inputs: inputs, secrets: secrets)
+    }
+
+    private static func inputValue(_ input: Input, _ text: String?) -> Result<JSON, RunSetupError> {
+        let fail = { (message: String) in
+            Result<JSON, RunSetupError>.failure(RunSetupError(messages: [message]))
+        }
+        guard let text else {
+            guard let value = input.defaultValue else {
+                return fail(
+                    "input '\(input.name)' has no default; give it with --var \(input.name)=VALUE"
+                )
+            }
+            return .success(value)
+        }
+        let value: JSON
+        switch input.kind {
+        case .string: value = .string(text)
+        case .integer:
+            guard let number = Int64(text) else {
+                return fail("--var \(input.name): '\(text)' is not a whole number")
+            }
+            value = .int(number)
+        case .boolean:
+            guard text == "true" || text == "false" else {
+                return fail("--var \(input.name): '\(text)' is not true or false")
+            }
+            value = .bool(text == "true")
+        case .list:
+            value = .array(text.split(separator: ",").map { .string(String($0)) })
+        }
+        if let pattern = input.pattern, !InputPattern.matches(pattern, text) {
+            return fail("--var \(input.name): '\(text)' does not match the pattern '\(pattern)'")
+        }
+        return .success(value)
+    }
+
+    private static func secretValue(
+        _ secret: Secret,
+        options: RunOptions
+    ) -> Result<String, RunSetupError> {
+        let fail = { (message: String) in
+            Result<String, RunSetupError>.failure(RunSetupError(messages: [message]))
+        }
+        if options.simulatorURL != nil, let value = secret.simulatorValue { return .success(value) }
+        switch secret.source {
+        case .environment(let name):
+            guard let value = options.environment[name], !value.isEmpty else {
+                return fail("secret '\(secret.name)': the environment variable \(name) is not set")
+            }
+            return .success(value)
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path),
+                let text = String(data: data, encoding: .utf8)
+            else {
+                return fail("secret '\(secret.name)': cannot read the file \(path)")
+            }
+            return .success(text.trimmingCharacters(in: .newlines))
+        case .prompt:
+            guard let value = options.prompt?("\(secret.name): ") else {
+                return fail(
+                    "secret '\(secret.name)' must be typed at a prompt, but there is no terminal"
+                )
+            }
+            return .success(value)
+        }
+    }
+}

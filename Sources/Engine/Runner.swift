@@ -1,0 +1,155 @@
+import ChkflowCore
+import Foundation
+import ManagementAPI
+import Playbook
+
+/// Runs a plan: starts each step as soon as the steps it waits for have ended, up to
+/// `maxParallel` at once, and logs out every session at the end whatever happened.
+public final class Runner: Sendable {
+    let plan: Plan
+    let options: RunOptions
+    let onEvent: @Sendable (EngineEvent) -> Void
+    let registry = SessionRegistry()
+
+    public init(
+        plan: Plan,
+        options: RunOptions,
+        onEvent: @escaping @Sendable (EngineEvent) -> Void = { _ in }
+    ) {
+        self.plan = plan
+        self.options = options
+        self.onEvent = onEvent
+    }
+
+    /// Resolves inputs and secrets; call before `run` so that bad input stops the run before any
+    /// request is sent.
+    public func prepare() throws(RunSetupError) -> PreparedRun {
+        PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
+    }
+
+    /// Runs every step and returns the result; never throws, a failure is a result.
+    public func run(_ prepared: PreparedRun) async -> RunResult {
+        let started = Self.now()
+        let shared = RunShared(
+            playbook: plan.playbook, values: prepared.values,
+            environment: .object(options.environment.mapValues(JSON.string)))
+        var state = RunState(nodes: plan.nodes, shared: shared)
+        await schedule(&state)
+        let cleanup = await registry.logOutRemaining()
+        for id in cleanup { onEvent(.notice("logged out session '\(id)', which no logout step closed")) }
+        let totals = await registry.totals()
+        let ordered = state.orderedResults
+        let outcome: RunResult.Outcome =
+            state.cancelled || Task.isCancelled
+            ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
+        return RunResult(
+            runID: prepared.runID, playbookName: plan.playbook.name,
+            playbookFile: plan.playbook.file, playbookSHA256: plan.playbook.sha256,
+            started: started, ended: Self.now(), outcome: outcome, steps: ordered,
+            servers: await registry.servers(), apiCalls: totals.calls, logins: totals.logins,
+            waitingSeconds: Self.waiting(ordered), cleanupLogouts: cleanup)
+    }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+
+    private static func waiting(_ results: [StepResult]) -> Double {
+        results.reduce(0) { total, result in
+            let own = result.kind == "wait" ? result.duration ?? 0 : 0
+            return total + own + result.items.reduce(0) { $0 + waiting($1.steps) }
+        }
+    }
+
+    /// Runs one graph to its end: the playbook's, or one item's of a `for-each`.
+    func schedule(_ state: inout RunState) async {
+        let limit = max(1, options.maxParallel)
+        await withTaskGroup(of: (Int, StepOutcome).self) { group in
+            var running = 0
+            while state.unfinished > 0 {
+                if Task.isCancelled { state.cancelPending() }
+                while running < limit, let position = state.nextReady() {
+                    if let skipped = state.decideSkip(position) {
+                        state.finish(position, StepOutcome(result: skipped))
+                        onEvent(.stepEnded(labelled(skipped, state.label)))
+                        continue
+                    }
+                    let context = state.context(for: position)
+                    running += 1
+                    let id = labelled(context.step.id, state.label)
+                    onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
+                    group.addTask {
+                        (position, await StepExecutor(context: context, runner: self).execute())
+                    }
+                }
+                guard let (position, outcome) = await group.next() else { break }
+                running -= 1
+                state.finish(position, outcome)
+                if let session = outcome.openedSession {
+                    await registry.add(session, id: labelled(outcome.result.id, state.label))
+                }
+                if let server = outcome.server { await registry.add(server) }
+                onEvent(.stepEnded(labelled(outcome.result, state.label)))
+            }
+        }
+    }
+
+    private func labelled(_ id: String, _ label: String?) -> String {
+        label.map { "\($0).\(id)" } ?? id
+    }
+
+    private func labelled(_ result: StepResult, _ label: String?) -> StepResult {
+        var copy = result
+        copy.id = labelled(result.id, label)
+        return copy
+    }
+}
+
+/// Every session and server a run met, for the totals and the final clean-up.
+actor SessionRegistry {
+    private var sessions: [(id: String, session: Session)] = []
+    private var serverList: [ServerSummary] = []
+
+    func add(_ session: Session, id: String) { sessions.append((id, session)) }
+
+    func add(_ server: ServerSummary) { serverList.append(server) }
+
+    func servers() -> [ServerSummary] { serverList }
+
+    /// Logs out every session still open, outside any cancellation, so none is left behind.
+    func logOutRemaining() async -> [String] {
+        var names: [String] = []
+        for (id, session) in sessions where await session.isLoggedIn {
+            let task = Task.detached { try? await session.logout() }
+            await task.value
+            names.append(id)
+        }
+        return names
+    }
+
+    func totals() async -> CallStatistics {
+        var total = CallStatistics()
+        for (_, session) in sessions {
+            let statistics = await session.statistics
+            total.calls += statistics.calls
+            total.logins += statistics.logins
+            total.connections += statistics.connections
+        }
+        return total
+    }
+}
+
+/// Inputs and secrets resolved for one run, and its id.
+public struct PreparedRun: Sendable {
+    var values: RunValues
+    public var runID: String
+
+    init(values: RunValues) {
+        self.values = values
+        self.runID = Self.makeRunID()
+    }
+
+    private static func makeRunID() -> String {
+        let stamp = RFC3339.format(Runner.now()).filter { $0.isNumber }.prefix(14)
+        let suffix = UUID().uuidString.lowercased().prefix(8)
+        return "\(stamp)-\(suffix)"
+    }
+}

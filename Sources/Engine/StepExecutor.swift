@@ -1,0 +1,317 @@
+import ChkflowCore
+import ManagementAPI
+import Playbook
+
+/// Why a step stopped early, before or after talking to the server.
+struct StepFailure: Error {
+    var status: StepStatus = .failed
+    var reason: String
+    var error: ErrorSummary?
+}
+
+/// Runs one step to its end and describes how it went.
+struct StepExecutor {
+    let context: StepContext
+    let runner: Runner
+
+    var step: Step { context.step }
+
+    func execute() async -> StepOutcome {
+        var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
+        result.started = Runner.now()
+        var outcome = StepOutcome(result: result)
+        do {
+            try await perform(&outcome)
+        } catch let failure as StepFailure {
+            outcome.result.status = failure.status
+            outcome.result.reason = failure.reason
+            outcome.result.error = failure.error
+        } catch let error as APIError {
+            outcome.result.status = .failed
+            outcome.result.reason = error.description
+            outcome.result.error = ErrorSummary(error)
+        } catch let timeout as TaskWaitTimeout {
+            outcome.result.status = .timedOut
+            outcome.result.reason = timeout.description
+            outcome.result.task = timeout.lastSeen
+        } catch is CancellationError {
+            outcome.result.status = .cancelled
+            outcome.result.reason = "the run was cancelled while this step ran"
+        } catch {
+            outcome.result.status = .failed
+            outcome.result.reason = "\(error)"
+        }
+        outcome.result.ended = Runner.now()
+        if outcome.result.attempts.isEmpty, step.usesSession || step.kindName == "login" {
+            outcome.result.attempts = [
+                Attempt(
+                    number: 1,
+                    started: outcome.result.started ?? 0,
+                    ended: outcome.result.ended ?? 0,
+                    error: outcome.result.error
+                )
+            ]
+        }
+        return outcome
+    }
+
+    private func perform(_ outcome: inout StepOutcome) async throws {
+        switch step.kind {
+        case .login(let login): try await performLogin(login, &outcome)
+        case .logout:
+            try await requireSession().logout()
+            outcome.closedSession = context.node.session
+        case .verify(let request): try await performExport(request, verifying: true, &outcome)
+        case .export(let request): try await performExport(request, verifying: false, &outcome)
+        case .wait(let wait): try await performWait(wait, &outcome)
+        case .call(let call): try await performCall(call, &outcome)
+        case .assert(let assertion): try performAssert(assertion)
+        case .forEach(let loop): try await performForEach(loop, &outcome)
+        }
+    }
+
+    private func requireSession() throws -> Session {
+        guard let session = context.session else {
+            let name = context.node.session ?? "?"
+            throw StepFailure(
+                status: .skipped,
+                reason: "session '\(name)' is not open (its login did not succeed)"
+            )
+        }
+        return session
+    }
+
+    func evaluate(_ template: Template, _ what: String) throws -> Value {
+        do {
+            return try template.evaluate(in: context.scope)
+        } catch {
+            throw StepFailure(reason: "\(what): \(error.message)")
+        }
+    }
+
+    private func evaluateString(_ template: Template?, _ what: String) throws -> String? {
+        guard let template else { return nil }
+        let value = try evaluate(template, what)
+        guard case .string(let text) = value.json else {
+            if value.json == .null { return nil }
+            return value.json.interpolated
+        }
+        return text
+    }
+
+    /// Sends a request, retrying as the step's error policy says; every attempt is recorded.
+    private func attempting(
+        _ outcome: inout StepOutcome,
+        _ request: () async throws -> JSON
+    ) async throws -> JSON {
+        let policy = ErrorPolicy(
+            step: step,
+            defaults: context.playbook.defaults,
+            commandClass: step.commandClass
+        )
+        let first = Runner.now()
+        var number = 1
+        while true {
+            let started = Runner.now()
+            do {
+                let reply = try await request()
+                outcome.result.attempts.append(
+                    Attempt(number: number, started: started, ended: Runner.now())
+                )
+                return reply
+            } catch let error as APIError {
+                let summary = ErrorSummary(error)
+                var attempt = Attempt(
+                    number: number,
+                    started: started,
+                    ended: Runner.now(),
+                    error: summary
+                )
+                let decision = policy.decide(
+                    error,
+                    attempt: number,
+                    elapsed: Runner.now() - first,
+                    random: { Double.random(in: 0...$0) }
+                )
+                switch decision {
+                case .retry(let delay):
+                    attempt.waitBefore = delay
+                    outcome.result.attempts.append(attempt)
+                    runner.onEvent(
+                        .notice(
+                            "\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"
+                        )
+                    )
+                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    number += 1
+                case .ignore:
+                    outcome.result.attempts.append(attempt)
+                    throw StepFailure(
+                        status: .ignored,
+                        reason: error.description + " (ignored: on-error says continue)",
+                        error: summary
+                    )
+                case .fail(let reason):
+                    outcome.result.attempts.append(attempt)
+                    throw StepFailure(reason: reason ?? error.description, error: summary)
+                }
+            }
+        }
+    }
+
+    // MARK: - Kinds
+
+    private func performLogin(_ login: Login, _ outcome: inout StepOutcome) async throws {
+        let serverName = login.server ?? context.playbook.servers.keys.sorted().first ?? "server"
+        let endpoint = try endpoint(for: serverName)
+        let credentials: Credentials
+        if let key = try evaluateString(login.apiKey, "'api-key'") {
+            credentials = .apiKey(key)
+        } else {
+            credentials = .password(
+                user: try evaluateString(login.user, "'user'") ?? "",
+                password: try evaluateString(login.password, "'password'") ?? ""
+            )
+        }
+        var options = LoginOptions()
+        options.domain = try evaluateString(login.domain, "'domain'")
+        options.readOnly =
+            try login.readOnly.map { try evaluate($0, "'read-only'").json.isTruthy } ?? false
+        options.sessionName = try evaluateString(login.sessionName, "'session-name'")
+        if let timeout = login.sessionTimeout {
+            options.sessionTimeout = (try evaluate(timeout, "'session-timeout'").json.intValue).map(
+                Int.init
+            )
+        }
+        let session = Session(endpoint: endpoint, userAgent: runner.options.userAgent)
+        let reply = try await attempting(&outcome) {
+            try await session.login(credentials, options: options)
+        }
+        outcome.openedSession = session
+        outcome.result.outputs = [
+            "api-server-version": reply["api-server-version"] ?? .null,
+            "url": reply["url"] ?? .null, "session-timeout": reply["session-timeout"] ?? .null,
+            "response": reply,
+        ]
+        outcome.server = ServerSummary(
+            name: serverName,
+            url: endpoint.url,
+            apiServerVersion: reply["api-server-version"]?.stringValue,
+            simulated: runner.options.simulatorURL != nil
+        )
+    }
+
+    private func endpoint(for serverName: String) throws -> Endpoint {
+        if let simulator = runner.options.simulatorURL { return Endpoint(url: simulator) }
+        guard let server = context.playbook.servers[serverName] else {
+            throw StepFailure(reason: "server '\(serverName)' is not defined")
+        }
+        guard let url = try evaluateString(server.url, "the url of server '\(serverName)'") else {
+            throw StepFailure(reason: "the url of server '\(serverName)' is empty")
+        }
+        let tls: TLSPolicy
+        switch server.tls {
+        case .system: tls = .system
+        case .insecure: tls = .insecure
+        case .caFile(let file): tls = .caFile(try evaluateString(file, "'ca-file'") ?? "")
+        case .fingerprint(let pin):
+            tls = .fingerprint(try evaluateString(pin, "'fingerprint'") ?? "")
+        }
+        return Endpoint(url: url, tls: tls)
+    }
+
+    private func performExport(
+        _ request: ExportRequest,
+        verifying: Bool,
+        _ outcome: inout StepOutcome
+    ) async throws {
+        var body: [String: JSON] = [:]
+        for field in request.fields {
+            body[field.name] = try evaluate(field.value, "'\(field.name)'").json
+        }
+        let problems = ExportRules.problems(body: body, verifying: verifying)
+        guard problems.isEmpty else {
+            throw StepFailure(reason: "not sent: " + problems.joined(separator: "; "))
+        }
+        if verifying { body["pre-export-verification-only"] = true }
+        let session = try requireSession()
+        let reply = try await attempting(&outcome) {
+            try await session.call("export-management", .object(body))
+        }
+        guard let taskID = reply["task-id"]?.stringValue else {
+            throw StepFailure(reason: "export-management replied without a task-id")
+        }
+        outcome.result.taskID = taskID
+        outcome.result.outputs = ["task-id": .string(taskID), "response": reply]
+    }
+
+    private func performWait(_ wait: Wait, _ outcome: inout StepOutcome) async throws {
+        let value = try evaluate(wait.task, "'task'")
+        guard let taskID = value.json.stringValue, !taskID.isEmpty else {
+            throw StepFailure(reason: "'task' is \(value.json.serialized()), not a task-id")
+        }
+        outcome.result.taskID = taskID
+        outcome.result.outputs["task-id"] = .string(taskID)
+        let timeout = wait.timeout ?? step.timeout ?? context.playbook.defaults.timeout
+        let task = try await requireSession().waitForTask(taskID, timeout: timeout) {
+            [runner, step] info in
+            runner.onEvent(
+                .stepProgress(
+                    id: step.id,
+                    taskID: info.taskID,
+                    percent: info.progress,
+                    status: info.status.rawValue
+                )
+            )
+        }
+        outcome.result.task = task
+        outcome.result.outputs["task"] = task.raw
+        guard task.status.isSuccessByDefault else {
+            throw StepFailure(
+                reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task)
+            )
+        }
+    }
+
+    static func detailText(_ task: TaskInfo) -> String {
+        let messages = (task.details.arrayValue ?? []).compactMap { detail -> String? in
+            detail["fault-message"]?.stringValue ?? detail["statusDescription"]?.stringValue
+                ?? detail["message"]?.stringValue
+        }
+        return messages.isEmpty ? "" : ": " + messages.joined(separator: "; ")
+    }
+
+    private func performCall(_ call: Call, _ outcome: inout StepOutcome) async throws {
+        let body: Value
+        do {
+            body = try call.body.evaluate(in: context.scope)
+        } catch {
+            throw StepFailure(reason: "'body': \(error.message)")
+        }
+        let session = try requireSession()
+        let reply = try await attempting(&outcome) {
+            try await session.call(call.command, body.json)
+        }
+        outcome.result.outputs["response"] = reply
+        if let taskID = reply["task-id"]?.stringValue {
+            outcome.result.taskID = taskID
+            outcome.result.outputs["task-id"] = .string(taskID)
+        }
+        if let tasks = reply["tasks"] { outcome.result.outputs["tasks"] = tasks }
+        guard call.waitForTask, let taskID = outcome.result.taskID else { return }
+        let task = try await session.waitForTask(taskID, timeout: step.timeout) { _ in }
+        outcome.result.task = task
+        outcome.result.outputs["task"] = task.raw
+        guard task.status.isSuccessByDefault else {
+            throw StepFailure(
+                reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task)
+            )
+        }
+    }
+
+    private func performAssert(_ assertion: Assertion) throws {
+        guard try !evaluate(assertion.condition, "'that'").json.isTruthy else { return }
+        let message = try assertion.message.map { try evaluate($0, "'message'").json.interpolated }
+        throw StepFailure(reason: message ?? "the assertion is false")
+    }
+}

@@ -1,0 +1,48 @@
+import ChkflowCore
+
+extension Expression: CustomStringConvertible {
+    /// The expression written back as text, fully parenthesised where operators nest.
+    public var description: String {
+        switch self {
+        case .literal(let value):
+            if case .string(let text) = value {
+                return "'" + text.map { $0 == "'" ? "''" : String($0) }.joined() + "'"
+            }
+            return value.serialized()
+        case .path(let root, let components):
+            return root + components.map(Self.describe).joined()
+        case .not(let inner):
+            return "!" + inner.nested
+        case .binary(let op, let left, let right):
+            return "\(left.nested) \(op.rawValue) \(right.nested)"
+        case .call(let function, let arguments):
+            return function + "(" + arguments.map(\.description).joined(separator: ", ") + ")"
+        }
+    }
+
+    private var nested: String {
+        if case .binary = self { return "(\(description))" }
+        return description
+    }
+
+    private static func describe(_ component: PathComponent) -> String {
+        switch component {
+        case .member(let name): "." + name
+        case .index(let position): "[\(position)]"
+        case .all: "[*]"
+        }
+    }
+}
+
+extension Template: CustomStringConvertible {
+    /// The template written back with `${{ … }}` around each expression.
+    public var description: String {
+        if let literal { return literal.interpolated }
+        return parts.map { part in
+            switch part {
+            case .text(let text): text
+            case .expression(let expression, _): "${{ \(expression) }}"
+            }
+        }.joined()
+    }
+}

@@ -1,0 +1,268 @@
+import ChkflowCore
+
+/// A parsed `${{ … }}` expression.
+public indirect enum Expression: Sendable, Equatable {
+    case literal(JSON)
+    /// A path such as `steps.export.task-id` or `steps.domains.response.objects[*].name`.
+    case path(root: String, components: [PathComponent])
+    case not(Expression)
+    case binary(BinaryOperator, Expression, Expression)
+    case call(function: String, arguments: [Expression])
+
+    public enum PathComponent: Sendable, Equatable {
+        case member(String)
+        case index(Int)
+        case all
+    }
+
+    public enum BinaryOperator: String, Sendable {
+        case and = "&&"
+        case or = "||"
+        case equal = "=="
+        case notEqual = "!="
+        case less = "<"
+        case lessOrEqual = "<="
+        case greater = ">"
+        case greaterOrEqual = ">="
+    }
+
+    /// Every path the expression reads, for validation and for the graph.
+    public var paths: [(root: String, components: [PathComponent])] {
+        switch self {
+        case .literal: return []
+        case .path(let root, let components): return [(root, components)]
+        case .not(let inner): return inner.paths
+        case .binary(_, let left, let right): return left.paths + right.paths
+        case .call(_, let arguments): return arguments.flatMap(\.paths)
+        }
+    }
+
+    /// Every function the expression calls, by name.
+    public var functionNames: [String] {
+        switch self {
+        case .literal, .path: return []
+        case .not(let inner): return inner.functionNames
+        case .binary(_, let left, let right): return left.functionNames + right.functionNames
+        case .call(let name, let arguments): return [name] + arguments.flatMap(\.functionNames)
+        }
+    }
+}
+
+/// Why an expression could not be parsed; `offset` counts characters from its start.
+public struct ExpressionSyntaxError: Error, Sendable, Equatable {
+    public var offset: Int
+    public var message: String
+
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
+}
+
+/// The functions expressions may call, with their accepted argument counts.
+public enum ExpressionFunctions {
+    public static let arities: [String: ClosedRange<Int>] = [
+        "success": 0...0, "failure": 0...0, "always": 0...0, "cancelled": 0...0,
+        "contains": 2...2, "startsWith": 2...2, "endsWith": 2...2, "format": 1...20,
+        "join": 1...2, "length": 1...1, "toJSON": 1...1, "fromJSON": 1...1,
+    ]
+
+    /// The functions that read the status of earlier steps.
+    public static let statusFunctions: Set<String> = ["success", "failure", "always", "cancelled"]
+}
+
+extension Expression {
+    /// Parses the text between `${{` and `}}`.
+    public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expression {
+        var parser = ExpressionParser(characters: Array(text))
+        let expression = try parser.parseOr(depth: 0)
+        parser.skipSpaces()
+        guard parser.index == parser.characters.count else {
+            throw parser.fail("unexpected '\(parser.characters[parser.index])'")
+        }
+        return expression
+    }
+}
+
+private struct ExpressionParser {
+    let characters: [Character]
+    var index = 0
+    static let maximumDepth = 64
+
+    init(characters: [Character]) { self.characters = characters }
+
+    func fail(_ message: String) -> ExpressionSyntaxError {
+        ExpressionSyntaxError(offset: index, message: message)
+    }
+
+    var current: Character? { index < characters.count ? characters[index] : nil }
+
+    mutating func skipSpaces() {
+        while let character = current, character == " " || character == "\t" || character == "\n" {
+            index += 1
+        }
+    }
+
+    mutating func consume(_ text: String) -> Bool {
+        skipSpaces()
+        let wanted = Array(text)
+        guard index + wanted.count <= characters.count,
+            Array(characters[index..<index + wanted.count]) == wanted
+        else { return false }
+        index += wanted.count
+        return true
+    }
+
+    mutating func parseOr(depth: Int) throws(ExpressionSyntaxError) -> Expression {
+        guard depth < Self.maximumDepth else { throw fail("expression nested too deeply") }
+        var left = try parseAnd(depth: depth)
+        while consume("||") { left = .binary(.or, left, try parseAnd(depth: depth)) }
+        return left
+    }
+
+    mutating func parseAnd(depth: Int) throws(ExpressionSyntaxError) -> Expression {
+        var left = try parseComparison(depth: depth)
+        while consume("&&") { left = .binary(.and, left, try parseComparison(depth: depth)) }
+        return left
+    }
+
+    mutating func parseComparison(depth: Int) throws(ExpressionSyntaxError) -> Expression {
+        let left = try parseUnary(depth: depth)
+        for op in [
+            Expression.BinaryOperator.equal, .notEqual, .lessOrEqual, .greaterOrEqual, .less,
+            .greater,
+        ] where consume(op.rawValue) {
+            return .binary(op, left, try parseUnary(depth: depth))
+        }
+        return left
+    }
+
+    mutating func parseUnary(depth: Int) throws(ExpressionSyntaxError) -> Expression {
+        skipSpaces()
+        if current == "!", index + 1 >= characters.count || characters[index + 1] != "=" {
+            index += 1
+            guard depth + 1 < Self.maximumDepth else { throw fail("expression nested too deeply") }
+            return .not(try parseUnary(depth: depth + 1))
+        }
+        return try parsePrimary(depth: depth)
+    }
+
+    mutating func parsePrimary(depth: Int) throws(ExpressionSyntaxError) -> Expression {
+        skipSpaces()
+        guard let character = current else { throw fail("expected a value") }
+        if character == "(" {
+            index += 1
+            let inner = try parseOr(depth: depth + 1)
+            guard consume(")") else { throw fail("expected ')'") }
+            return inner
+        }
+        if character == "'" { return .literal(.string(try parseString())) }
+        if character.isNumber || character == "-" { return .literal(try parseNumber()) }
+        if character.isLetter || character == "_" { return try parseNameOrPath(depth: depth) }
+        throw fail("unexpected '\(character)'")
+    }
+
+    mutating func parseString() throws(ExpressionSyntaxError) -> String {
+        index += 1
+        var text = ""
+        while let character = current {
+            index += 1
+            if character == "'" {
+                // Two quotes in a row stand for one, as in GitHub Actions expressions.
+                if current == "'" {
+                    text.append("'")
+                    index += 1
+                    continue
+                }
+                return text
+            }
+            text.append(character)
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func parseNumber() throws(ExpressionSyntaxError) -> JSON {
+        let start = index
+        if current == "-" { index += 1 }
+        while let character = current, character.isNumber || character == "." { index += 1 }
+        let text = String(characters[start..<index])
+        if let whole = Int64(text) { return .int(whole) }
+        if let number = Double(text) { return .double(number) }
+        index = start
+        throw fail("invalid number '\(text)'")
+    }
+
+    mutating func parseIdentifier() -> String {
+        let start = index
+        while let character = current,
+            character.isLetter || character.isNumber || character == "_" || character == "-"
+        {
+            index += 1
+        }
+        return String(characters[start..<index])
+    }
+
+    mutating func parseNameOrPath(depth: Int) throws(ExpressionSyntaxError) -> Expression {
+        let name = parseIdentifier()
+        switch name {
+        case "true": return .literal(true)
+        case "false": return .literal(false)
+        case "null": return .literal(nil)
+        default: break
+        }
+        if current == "(" {
+            index += 1
+            return .call(function: name, arguments: try parseArguments(depth: depth))
+        }
+        return .path(root: name, components: try parsePathComponents())
+    }
+
+    mutating func parseArguments(depth: Int) throws(ExpressionSyntaxError) -> [Expression] {
+        var arguments: [Expression] = []
+        if consume(")") { return arguments }
+        repeat {
+            arguments.append(try parseOr(depth: depth + 1))
+        } while consume(",")
+        guard consume(")") else { throw fail("expected ',' or ')'") }
+        return arguments
+    }
+
+    mutating func parsePathComponents() throws(ExpressionSyntaxError) -> [Expression.PathComponent]
+    {
+        var components: [Expression.PathComponent] = []
+        while let character = current {
+            if character == "." {
+                index += 1
+                let name = parseIdentifier()
+                guard !name.isEmpty else { throw fail("expected a name after '.'") }
+                components.append(.member(name))
+            } else if character == "[" {
+                index += 1
+                components.append(try parseBracket())
+            } else {
+                break
+            }
+        }
+        return components
+    }
+
+    mutating func parseBracket() throws(ExpressionSyntaxError) -> Expression.PathComponent {
+        skipSpaces()
+        let component: Expression.PathComponent
+        if current == "*" {
+            index += 1
+            component = .all
+        } else if current == "'" {
+            component = .member(try parseString())
+        } else {
+            let start = index
+            while let character = current, character.isNumber { index += 1 }
+            guard let number = Int(String(characters[start..<index])) else {
+                throw fail("expected an index, '*' or a quoted name")
+            }
+            component = .index(number)
+        }
+        guard consume("]") else { throw fail("expected ']'") }
+        return component
+    }
+}

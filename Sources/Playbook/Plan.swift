@@ -1,0 +1,96 @@
+import ChkflowCore
+import PlaybookYAML
+
+/// How safe a step's request is to send again.
+public enum CommandClass: String, Sendable {
+    /// Reads only (show-*, show-task): always safe to repeat.
+    case readOnly = "read-only"
+    /// Repeating changes nothing more (login, logout, keepalive, a pre-export verification).
+    case idempotent
+    /// Must never be sent twice blindly (export-management, publish, import-management, and any
+    /// command chkflow does not know).
+    case onceOnly = "once-only"
+    /// Runs inside chkflow and sends nothing.
+    case local
+
+    /// The class of an API command by name.
+    public static func of(command: String) -> CommandClass {
+        if command.hasPrefix("show-") { return .readOnly }
+        switch command {
+        case "login", "logout", "keepalive", "login-to-domain", "discard": return .idempotent
+        default: return .onceOnly
+        }
+    }
+}
+
+/// A playbook resolved into a graph: every step with the steps it waits for.
+public struct Plan: Sendable {
+    public struct Node: Sendable {
+        public var step: Step
+        /// Ids of the steps that must end first, sorted.
+        public var dependencies: [String]
+        /// Why each dependency exists: `needs`, `reference` or `session`.
+        public var reasons: [String: String]
+        public var commandClass: CommandClass
+        public var session: String?
+        /// The graph a `for-each` step runs once per item.
+        public var children: [Node] = []
+
+        /// Whether this step, or any step inside it, uses the session.
+        func usesSession(_ id: String) -> Bool {
+            session == id || children.contains { $0.usesSession(id) }
+        }
+    }
+
+    public var playbook: Playbook
+    /// The steps in an order that respects every edge (stable with respect to the file).
+    public var nodes: [Node]
+
+    public func node(_ id: String) -> Node? { nodes.first { $0.step.id == id } }
+}
+
+extension Step {
+    /// The class of the request the step sends.
+    public var commandClass: CommandClass {
+        switch kind {
+        case .login, .logout, .verify: .idempotent
+        case .export: .onceOnly
+        case .wait: .readOnly
+        case .call(let call): CommandClass.of(command: call.command)
+        case .assert, .forEach: .local
+        }
+    }
+
+    /// The outputs a step of this kind offers to later expressions.
+    public var outputNames: [String] {
+        let common = ["status", "outcome"]
+        switch kind {
+        case .login: return common + ["api-server-version", "url", "session-timeout", "response"]
+        case .logout, .assert: return common
+        case .forEach: return common + ["items"]
+        case .verify, .export: return common + ["task-id", "response", "task"]
+        case .wait: return common + ["task-id", "task"]
+        case .call: return common + ["response", "task-id", "tasks", "task"]
+        }
+    }
+
+    /// Every template the step holds.
+    var templates: [Template] {
+        var result: [Template] = condition.map { [$0] } ?? []
+        switch kind {
+        case .login(let login):
+            result += [
+                login.user, login.password, login.apiKey, login.domain, login.readOnly,
+                login.sessionName, login.sessionTimeout,
+            ].compactMap { $0 }
+        case .logout: break
+        case .verify(let request), .export(let request): result += request.fields.map(\.value)
+        case .wait(let wait): result.append(wait.task)
+        case .call(let call): result += call.body.templates
+        case .forEach(let loop): result += loop.items.templates
+        case .assert(let assertion):
+            result += [assertion.condition] + [assertion.message].compactMap { $0 }
+        }
+        return result
+    }
+}

@@ -1,0 +1,179 @@
+import ChkflowCore
+import PlaybookYAML
+
+/// Turns a YAML node tree into a typed playbook, collecting every problem instead of stopping at
+/// the first.
+struct PlaybookDecoder {
+    let file: String
+    var diagnostics: [Diagnostic] = []
+    /// Every step id seen so far, at any depth: ids are unique in the whole playbook.
+    var stepIDs: [String: Mark] = [:]
+
+    init(file: String) { self.file = file }
+
+    mutating func report(_ node: Node, _ message: String) {
+        diagnostics.append(Diagnostic(file: file, mark: node.mark, message: message))
+    }
+
+    mutating func report(at mark: Mark, _ message: String) {
+        diagnostics.append(Diagnostic(file: file, mark: mark, message: message))
+    }
+
+    // MARK: - Shapes
+
+    /// The members of a mapping by key; unknown keys are reported with a suggestion.
+    mutating func mapping(_ node: Node, allowed: [String], in context: String) -> [String: Node]? {
+        guard let pairs = node.pairs else {
+            report(node, "\(context) must be a mapping, not \(describe(node))")
+            return nil
+        }
+        var members: [String: Node] = [:]
+        for pair in pairs {
+            guard let key = pair.key.text else {
+                report(pair.key, "keys in \(context) must be plain names")
+                continue
+            }
+            guard allowed.contains(key) else {
+                var message = "unknown key '\(key)' in \(context)"
+                if let close = suggestion(for: key, among: allowed) {
+                    message += "; did you mean '\(close)'?"
+                }
+                report(pair.key, message)
+                continue
+            }
+            members[key] = pair.value
+        }
+        return members
+    }
+
+    func describe(_ node: Node) -> String {
+        switch node.content {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar(let scalar):
+            if node.isNull { return "nothing" }
+            return scalar.style == .plain ? "'\(scalar.text)'" : "the string '\(scalar.text)'"
+        }
+    }
+
+    /// A scalar's JSON value: plain scalars are typed as YAML 1.2 core does, quoted ones are strings.
+    func json(of node: Node) -> JSON? {
+        guard let scalar = node.scalar else { return nil }
+        guard scalar.style == .plain, scalar.tag == nil else { return .string(scalar.text) }
+        if node.isNull { return .null }
+        switch scalar.text {
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        default: break
+        }
+        if let whole = Int64(scalar.text) { return .int(whole) }
+        if scalar.text.contains("."), let number = Double(scalar.text), number.isFinite {
+            return .double(number)
+        }
+        return .string(scalar.text)
+    }
+
+    mutating func string(_ node: Node, _ what: String) -> String? {
+        guard let scalar = node.scalar, !node.isNull else {
+            report(node, "\(what) must be a string, not \(describe(node))")
+            return nil
+        }
+        return scalar.text
+    }
+
+    mutating func integer(_ node: Node, _ what: String, minimum: Int64 = 1) -> Int? {
+        guard let value = json(of: node), let number = value.exactInteger, number >= minimum else {
+            report(
+                node,
+                "\(what) must be a whole number of at least \(minimum), not \(describe(node))"
+            )
+            return nil
+        }
+        return Int(number)
+    }
+
+    mutating func number(_ node: Node, _ what: String) -> Double? {
+        guard let value = json(of: node), let number = value.doubleValue, value.isNumber, number > 0
+        else {
+            report(node, "\(what) must be a positive number, not \(describe(node))")
+            return nil
+        }
+        return number
+    }
+
+    mutating func boolean(_ node: Node, _ what: String) -> Bool? {
+        guard let value = json(of: node), case .bool(let flag) = value else {
+            report(node, "\(what) must be true or false, not \(describe(node))")
+            return nil
+        }
+        return flag
+    }
+
+    mutating func duration(_ node: Node, _ what: String) -> Double? {
+        guard let text = node.text, let seconds = DurationText.seconds(text), seconds > 0 else {
+            report(node, "\(what) must be a duration such as 90s, 20m or 3h, not \(describe(node))")
+            return nil
+        }
+        return seconds
+    }
+
+    /// A list of strings; a single string counts as a list of one.
+    mutating func stringList(_ node: Node, _ what: String) -> [(String, Node)] {
+        let nodes = node.items ?? [node]
+        var values: [(String, Node)] = []
+        for item in nodes {
+            if let text = string(item, what) { values.append((text, item)) }
+        }
+        return values
+    }
+
+    // MARK: - Templates
+
+    /// A scalar as a template; expressions are parsed now so syntax errors surface at validation.
+    mutating func template(_ node: Node, _ what: String) -> Template? {
+        guard let value = json(of: node) else {
+            report(node, "\(what) must be a single value, not \(describe(node))")
+            return nil
+        }
+        guard case .string(let text) = value else { return Template(literal: value) }
+        do {
+            return try Template.parse(text)
+        } catch {
+            let column = node.mark.column + error.offset + quoteOffset(node)
+            report(
+                at: Mark(line: node.mark.line, column: column),
+                "invalid expression: \(error.message)"
+            )
+            return nil
+        }
+    }
+
+    private func quoteOffset(_ node: Node) -> Int {
+        switch node.scalar?.style {
+        case .singleQuoted, .doubleQuoted: 1
+        default: 0
+        }
+    }
+
+    /// Any YAML value as a tree of templates, for the body of a `call` step.
+    mutating func templateTree(_ node: Node, _ what: String, depth: Int = 0) -> TemplateTree? {
+        switch node.content {
+        case .scalar:
+            return template(node, what).map(TemplateTree.leaf)
+        case .sequence(let items):
+            return .array(items.compactMap { templateTree($0, what, depth: depth + 1) })
+        case .mapping(let pairs):
+            var members: [(String, TemplateTree)] = []
+            for pair in pairs {
+                guard let key = pair.key.text else {
+                    report(pair.key, "keys in \(what) must be plain names")
+                    continue
+                }
+                if let value = templateTree(pair.value, what, depth: depth + 1) {
+                    members.append((key, value))
+                }
+            }
+            return .object(members)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import ChkflowCore
+import PlaybookYAML
+
+/// One step of a playbook.
+public struct Step: Sendable {
+    public var id: String
+    public var kind: Kind
+    public var needs: [String]
+    /// `when` or `if`; nil means `success()`.
+    public var condition: Template?
+    /// The id of the login step whose session the step uses.
+    public var session: String?
+    public var onError: [ErrorRule]
+    public var retry: RetryPolicy?
+    public var timeout: Double?
+    /// How long the step is expected to take, for the change window.
+    public var expect: Double?
+    public var mark: Mark
+
+    public enum Kind: Sendable {
+        case login(Login)
+        case logout
+        case verify(ExportRequest)
+        case export(ExportRequest)
+        case wait(Wait)
+        case call(Call)
+        case assert(Assertion)
+        case forEach(ForEach)
+    }
+
+    /// The kind's name as written in a playbook.
+    public var kindName: String {
+        switch kind {
+        case .login: "login"
+        case .logout: "logout"
+        case .verify: "verify"
+        case .export: "export"
+        case .wait: "wait"
+        case .call: "call"
+        case .assert: "assert"
+        case .forEach: "for-each"
+        }
+    }
+
+    /// Whether the step sends requests in a session.
+    public var usesSession: Bool {
+        switch kind {
+        case .login, .assert, .forEach: false
+        default: true
+        }
+    }
+}
+
+/// A `login` step.
+public struct Login: Sendable {
+    public var server: String?
+    public var user: Template?
+    public var password: Template?
+    public var apiKey: Template?
+    public var domain: Template?
+    public var readOnly: Template?
+    public var sessionName: Template?
+    public var sessionTimeout: Template?
+}
+
+/// The body of export-management, for `verify` and `export` steps.
+public struct ExportRequest: Sendable {
+    /// Fields by their API names, in the order written.
+    public var fields: [(name: String, value: Template, mark: Mark)]
+}
+
+/// A `wait` step: poll show-task until the task ends.
+public struct Wait: Sendable {
+    public var task: Template
+    public var timeout: Double?
+}
+
+/// A `call` step: any other command with a body.
+public struct Call: Sendable {
+    public var command: String
+    public var body: TemplateTree
+    /// Wait for the task or tasks the reply names.
+    public var waitForTask: Bool
+}
+
+/// An `assert` step.
+public struct Assertion: Sendable {
+    public var condition: Template
+    public var message: Template?
+}
+
+/// A `for-each` step: its steps run once per item, `maxParallel` items at a time.
+public struct ForEach: Sendable {
+    /// The list to run over: a literal list, an input or a step's output.
+    public var items: TemplateTree
+    /// The name the item goes by in the inner steps' expressions (`item` unless `as` says).
+    public var variable: String
+    public var maxParallel: Int
+    /// Stop starting new items after one fails.
+    public var failFast: Bool
+    public var steps: [Step]
+}
+
+/// A nested body whose leaves are templates.
+public indirect enum TemplateTree: Sendable {
+    case leaf(Template)
+    case array([TemplateTree])
+    case object([(String, TemplateTree)])
+
+    /// Every template in the tree.
+    public var templates: [Template] {
+        switch self {
+        case .leaf(let template): [template]
+        case .array(let items): items.flatMap(\.templates)
+        case .object(let members): members.flatMap { $0.1.templates }
+        }
+    }
+
+    /// The tree's value in a scope; secret if any leaf is.
+    public func evaluate(in scope: EvaluationScope) throws(EvaluationError) -> Value {
+        switch self {
+        case .leaf(let template):
+            return try template.evaluate(in: scope)
+        case .array(let items):
+            var values: [JSON] = []
+            var secret = false
+            for item in items {
+                let value = try item.evaluate(in: scope)
+                values.append(value.json)
+                secret = secret || value.isSecret
+            }
+            return Value(.array(values), isSecret: secret)
+        case .object(let members):
+            var values: [String: JSON] = [:]
+            var secret = false
+            for (key, item) in members {
+                let value = try item.evaluate(in: scope)
+                values[key] = value.json
+                secret = secret || value.isSecret
+            }
+            return Value(.object(values), isSecret: secret)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ChkflowCore
+
+/// A value from a playbook that may hold `${{ … }}` expressions, kept unevaluated until run time.
+public struct Template: Sendable, Equatable {
+    public enum Part: Sendable, Equatable {
+        case text(String)
+        /// An expression with its offset in characters from the start of the scalar.
+        case expression(Expression, offset: Int)
+    }
+
+    public var parts: [Part]
+    /// The value when the template holds no expression at all.
+    public var literal: JSON?
+
+    /// A template that is a plain value with no expression.
+    public init(literal: JSON) {
+        self.parts = []
+        self.literal = literal
+    }
+
+    init(parts: [Part]) {
+        self.parts = parts
+        self.literal = nil
+    }
+
+    /// Every expression in the template.
+    public var expressions: [Expression] {
+        parts.compactMap { part in
+            if case .expression(let expression, _) = part { return expression }
+            return nil
+        }
+    }
+
+    /// The single expression when the template is exactly one `${{ … }}` and nothing else.
+    public var soleExpression: Expression? {
+        guard parts.count == 1, case .expression(let expression, _) = parts[0] else { return nil }
+        return expression
+    }
+
+    /// Splits a scalar into text and expressions.
+    ///
+    /// - Throws: the syntax error, with its offset counted from the start of `text`.
+    public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Template {
+        let characters = Array(text)
+        guard text.contains("${{") else { return Template(literal: .string(text)) }
+        var parts: [Part] = []
+        var pending = ""
+        var index = 0
+        while index < characters.count {
+            guard characters[index] == "$", index + 2 < characters.count,
+                characters[index + 1] == "{", characters[index + 2] == "{"
+            else {
+                pending.append(characters[index])
+                index += 1
+                continue
+            }
+            guard let close = closingBraces(in: characters, from: index + 3) else {
+                throw ExpressionSyntaxError(offset: index, message: "'${{' without a closing '}}'")
+            }
+            if !pending.isEmpty { parts.append(.text(pending)) }
+            pending = ""
+            let body = String(characters[(index + 3)..<close])
+            do {
+                parts.append(.expression(try Expression.parse(body), offset: index))
+            } catch {
+                throw ExpressionSyntaxError(
+                    offset: index + 3 + error.offset,
+                    message: error.message
+                )
+            }
+            index = close + 2
+        }
+        if !pending.isEmpty { parts.append(.text(pending)) }
+        if parts.count > 1 { parts = parts.filter { $0 != .text("") } }
+        return Template(parts: trimmed(parts))
+    }
+
+    private static func closingBraces(in characters: [Character], from start: Int) -> Int? {
+        var index = start
+        var inString = false
+        while index + 1 < characters.count {
+            if characters[index] == "'" { inString.toggle() }
+            if !inString, characters[index] == "}", characters[index + 1] == "}" { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Drops whitespace-only text around a sole expression, so `" ${{ x }} "` stays typed.
+    private static func trimmed(_ parts: [Part]) -> [Part] {
+        let expressions = parts.filter { if case .expression = $0 { true } else { false } }
+        guard expressions.count == 1 else { return parts }
+        let onlySpaces = parts.allSatisfy { part in
+            if case .text(let text) = part { return text.allSatisfy(\.isWhitespace) }
+            return true
+        }
+        return onlySpaces ? expressions : parts
+    }
+}

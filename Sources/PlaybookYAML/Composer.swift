@@ -1,0 +1,180 @@
+/// Builds the node tree of one document from parser events, without recursion.
+///
+/// Open mappings and sequences sit on an explicit stack, so the depth of the input never
+/// reaches the call stack. Limits are checked as events arrive: an alias adds the node count
+/// of the node it repeats, so an alias bomb fails before anything is expanded.
+struct Composer {
+    private struct Anchored {
+        var node: Node
+        /// Nodes in the anchored subtree, aliases inside it expanded.
+        var count: Int
+        /// Levels of collections in the subtree: 0 for a scalar.
+        var height: Int
+    }
+
+    private struct Frame {
+        var isMapping: Bool
+        var mark: Mark
+        var anchor: String?
+        /// The node count before this collection was counted.
+        var countBefore: Int
+        /// Where this collection's entries start in `entries`.
+        var start: Int
+        var height = 0
+        /// First positions of scalar keys, built once a mapping has enough pairs that a linear
+        /// search for duplicates would cost more than the table.
+        var keyMarks: [String: Mark]?
+    }
+
+    private let limits: YAMLLimits
+    private let file: String
+    private var frames: [Frame] = []
+    /// The finished entries of every open collection; a mapping's keys and values alternate.
+    private let entries = EntryStack()
+    private var anchors: [String: Anchored] = [:]
+    private var nodeCount = 0
+    private(set) var root: Node?
+
+    init(limits: YAMLLimits, file: String) {
+        self.limits = limits
+        self.file = file
+    }
+
+    /// Adds a node event (scalar, alias, start or end of a collection).
+    mutating func add(_ event: consuming Event) throws(YAMLError) {
+        switch consume event {
+        case .scalar(let scalar, let anchor, let mark):
+            try count(1, at: mark)
+            let node = Node(content: .scalar(scalar), mark: mark)
+            if let anchor { anchors[anchor] = Anchored(node: node, count: 1, height: 0) }
+            try attach(node, height: 0)
+        case .alias(let name, let mark):
+            try addAlias(named: name, at: mark)
+        case .sequenceStart(let anchor, let mark):
+            try open(isMapping: false, anchor: anchor, at: mark)
+        case .mappingStart(let anchor, let mark):
+            try open(isMapping: true, anchor: anchor, at: mark)
+        case .sequenceEnd, .mappingEnd:
+            try close()
+        case .streamStart, .streamEnd, .documentStart, .documentEnd:
+            break
+        }
+    }
+
+    // MARK: - Collections
+
+    private mutating func open(isMapping: Bool, anchor: String?, at mark: Mark) throws(YAMLError) {
+        guard frames.count < limits.maximumDepth else {
+            throw error(at: mark, "the document nests deeper than \(limits.maximumDepth) levels")
+        }
+        let countBefore = nodeCount
+        try count(1, at: mark)
+        let frame = Frame(
+            isMapping: isMapping,
+            mark: mark,
+            anchor: anchor,
+            countBefore: countBefore,
+            start: entries.count
+        )
+        frames.append(frame)
+    }
+
+    private mutating func close() throws(YAMLError) {
+        guard let frame = frames.popLast() else { return }
+        let content: Node.Content =
+            frame.isMapping
+            ? .mapping(entries.popPairs(from: frame.start))
+            : .sequence(entries.popItems(from: frame.start))
+        let node = Node(content: content, mark: frame.mark)
+        if let anchor = frame.anchor {
+            let count = nodeCount - frame.countBefore
+            anchors[anchor] = Anchored(node: node, count: count, height: frame.height + 1)
+        }
+        try attach(node, height: frame.height + 1)
+    }
+
+    // MARK: - Completed nodes
+
+    /// Puts a finished node into the collection that is open, or makes it the root.
+    private mutating func attach(_ node: consuming Node, height: Int) throws(YAMLError) {
+        let top = frames.endIndex - 1
+        guard top >= 0 else {
+            root = node
+            return
+        }
+        frames[top].height = max(frames[top].height, height)
+        let isKey = frames[top].isMapping && (entries.count - frames[top].start) % 2 == 0
+        if isKey { try checkKey(node) }
+        entries.push(node)
+    }
+
+    private mutating func checkKey(_ key: Node) throws(YAMLError) {
+        guard case .scalar(let scalar) = key.content else { return }
+        let isMerge =
+            scalar.tag == "tag:yaml.org,2002:merge"
+            || (scalar.text == "<<" && scalar.style == .plain && scalar.tag == nil)
+        if isMerge {
+            let message = "merge keys ('<<') are not supported; write the keys out in full"
+            throw error(at: key.mark, message)
+        }
+        if let first = firstMark(ofKey: scalar.text, at: key.mark) {
+            throw error(at: key.mark, "duplicate key '\(scalar.text)' (first at \(first))")
+        }
+    }
+
+    /// The position of an earlier key with the same text in the open mapping, and records this
+    /// one when there is none.
+    private mutating func firstMark(ofKey text: String, at mark: Mark) -> Mark? {
+        let top = frames.endIndex - 1
+        let keys = stride(from: frames[top].start, to: entries.count, by: 2)
+        if frames[top].keyMarks == nil, keys.underestimatedCount < 8 {
+            for index in keys {
+                if case .scalar(let key) = entries[index].content, key.text == text {
+                    return entries[index].mark
+                }
+            }
+            return nil
+        }
+        if frames[top].keyMarks == nil {
+            var marks: [String: Mark] = [:]
+            for index in keys {
+                guard case .scalar(let key) = entries[index].content else { continue }
+                marks[key.text] = marks[key.text] ?? entries[index].mark
+            }
+            frames[top].keyMarks = marks
+        }
+        return frames[top].keyMarks?.updateValue(mark, forKey: text)
+    }
+
+    // MARK: - Aliases and limits
+
+    private mutating func addAlias(named name: String, at mark: Mark) throws(YAMLError) {
+        guard let anchored = anchors[name] else {
+            if frames.contains(where: { $0.anchor == name }) {
+                throw error(at: mark, "alias '*\(name)' refers to a node that contains it")
+            }
+            throw error(at: mark, "unknown alias '*\(name)'; no anchor '&\(name)' comes before it")
+        }
+        guard anchored.count <= limits.maximumNodes - nodeCount else {
+            let limit = limits.maximumNodes
+            throw error(at: mark, "alias '*\(name)' expands the document beyond \(limit) nodes")
+        }
+        guard frames.count + anchored.height <= limits.maximumDepth else {
+            let limit = limits.maximumDepth
+            throw error(at: mark, "alias '*\(name)' nests the document deeper than \(limit) levels")
+        }
+        nodeCount += anchored.count
+        try attach(Node(content: anchored.node.content, mark: mark), height: anchored.height)
+    }
+
+    private mutating func count(_ nodes: Int, at mark: Mark) throws(YAMLError) {
+        guard nodes <= limits.maximumNodes - nodeCount else {
+            throw error(at: mark, "the document has more than \(limits.maximumNodes) nodes")
+        }
+        nodeCount += nodes
+    }
+
+    private func error(at mark: Mark, _ message: String) -> YAMLError {
+        YAMLError(file: file, mark: mark, message: message)
+    }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Reads a whole file with POSIX calls, refusing directories and files over a size limit.
+enum FileReader {
+    enum Failure: Error {
+        case tooLarge
+        /// Why the file cannot be read, as the end of "cannot read the file: …".
+        case unreadable(String)
+    }
+
+    static func bytes(atPath path: String, maximumBytes: Int) throws(Failure) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(reason(errno)) }
+        defer { close(descriptor) }
+
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(reason(errno)) }
+        if (status.st_mode & S_IFMT) == S_IFDIR { throw .unreadable("it is a directory") }
+        // A regular file's size is known; a pipe or device is read until the limit is passed.
+        let isRegular = (status.st_mode & S_IFMT) == S_IFREG
+        if isRegular, status.st_size > maximumBytes { throw .tooLarge }
+
+        let expected = isRegular ? Int(status.st_size) : 0
+        return try readAll(descriptor, expected: expected, maximumBytes: maximumBytes)
+    }
+
+    private static func readAll(
+        _ descriptor: Int32,
+        expected: Int,
+        maximumBytes: Int
+    ) throws(Failure) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(expected + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw .unreadable(reason(errno)) }
+            if count == 0 { return bytes }
+            guard bytes.count + count <= maximumBytes else { throw .tooLarge }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    private static func reason(_ code: Int32) -> String {
+        switch code {
+        case ENOENT: return "it does not exist"
+        case EACCES, EPERM: return "permission denied"
+        case EISDIR: return "it is a directory"
+        case ENOTDIR: return "a part of the path is not a directory"
+        default:
+            let text = String(cString: strerror(code))
+            return text.prefix(1).lowercased() + text.dropFirst()
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/// Bounds that keep a hostile or broken file from exhausting memory, time or the stack.
+public struct YAMLLimits: Sendable {
+    /// The deepest nesting of mappings and sequences, counted after aliases are expanded.
+    public var maximumDepth = 200
+    /// The most nodes a document may have, counted after aliases are expanded, so that an alias
+    /// bomb ("billion laughs") fails as soon as it passes this count.
+    public var maximumNodes = 1_000_000
+    /// The largest file, in bytes.
+    public var maximumBytes = 64 << 20
+
+    public init() {}
+}

@@ -1,0 +1,80 @@
+/// Loads one YAML document into a tree of `Node`s, or explains with a position why it cannot.
+public enum YAMLLoader {
+    /// Loads the single document in `bytes`.
+    ///
+    /// - Parameters:
+    ///   - bytes: The file's contents, in UTF-8 (a leading byte order mark is allowed).
+    ///   - file: The name to print in errors, usually the path the bytes came from.
+    ///   - limits: Bounds on size, nesting and node count.
+    /// - Returns: The root node of the document.
+    /// - Throws: `YAMLError` for an empty file, several documents, invalid UTF-8 or YAML,
+    ///   duplicate keys, unknown aliases and anything beyond `limits`.
+    public static func load(
+        _ bytes: [UInt8],
+        file: String,
+        limits: YAMLLimits = .init()
+    ) throws(YAMLError) -> Node {
+        let start = Mark(line: 1, column: 1)
+        guard bytes.count <= limits.maximumBytes else {
+            throw YAMLError(file: file, mark: start, message: tooLarge(limits))
+        }
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            let message = "the file is UTF-16 encoded; save it as UTF-8"
+            throw YAMLError(file: file, mark: start, message: message)
+        }
+        let parser = try EventParser(bytes: bytes, file: file)
+        var composer = Composer(limits: limits, file: file)
+        var sawDocument = false
+        while true {
+            switch try parser.next() {
+            case .streamEnd:
+                guard let root = composer.root else {
+                    throw YAMLError(file: file, mark: start, message: "the file is empty")
+                }
+                return root
+            case .documentStart(let mark):
+                guard !sawDocument else {
+                    let message = "several documents in one file; chkflow reads one"
+                    throw YAMLError(file: file, mark: mark, message: message)
+                }
+                sawDocument = true
+            case let event:
+                try composer.add(event)
+            }
+        }
+    }
+
+    /// Reads the file at `path` and loads its single document.
+    ///
+    /// A file that is missing, is a directory, cannot be read or is larger than
+    /// `limits.maximumBytes` is reported at 1:1 with its own message.
+    public static func load(
+        contentsOf path: String,
+        limits: YAMLLimits = .init()
+    ) throws(YAMLError) -> Node {
+        let bytes = try readFile(atPath: path, limits: limits)
+        return try load(bytes, file: path, limits: limits)
+    }
+
+    /// Reads the bytes of the file at `path` with the same checks and messages as
+    /// `load(contentsOf:limits:)`, for callers that also want the text to print a caret.
+    public static func readFile(
+        atPath path: String,
+        limits: YAMLLimits = .init()
+    ) throws(YAMLError) -> [UInt8] {
+        do {
+            return try FileReader.bytes(atPath: path, maximumBytes: limits.maximumBytes)
+        } catch {
+            let message: String
+            switch error {
+            case .tooLarge: message = tooLarge(limits)
+            case .unreadable(let reason): message = "cannot read the file: \(reason)"
+            }
+            throw YAMLError(file: path, mark: Mark(line: 1, column: 1), message: message)
+        }
+    }
+
+    private static func tooLarge(_ limits: YAMLLimits) -> String {
+        "the file is larger than the limit of \(limits.maximumBytes) bytes"
+    }
+}

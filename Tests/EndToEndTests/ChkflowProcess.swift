@@ -1,0 +1,71 @@
+import Foundation
+
+/// The outcome of one run of the built `chkflow` binary.
+struct ProcessOutcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Paths of the package, the built binary and the test fixtures.
+enum Paths {
+    static let root: String = {
+        let file = #filePath
+        return String(file[..<file.range(of: "/Tests/")!.lowerBound])
+    }()
+
+    static let binary = root + "/.build/debug/chkflow"
+
+    static func fixture(_ name: String) -> String { root + "/Tests/EndToEndTests/Fixtures/" + name }
+
+    static func playbook(_ name: String) -> String { root + "/playbooks/" + name }
+
+    /// A fresh folder for one test's files.
+    static func temporaryFolder() -> String {
+        let path = NSTemporaryDirectory() + "chkflow-e2e-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+/// Runs the built binary to its end.
+func chkflow(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutcome {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Paths.binary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: Paths.root)
+    var merged = ProcessInfo.processInfo.environment
+    for (key, value) in environment { merged[key] = value }
+    process.environment = merged
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessOutcome(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self)
+    )
+}
+
+/// Reads a JSON file the binary wrote.
+func readJSON(_ path: String) throws -> [String: Any] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+}
+
+/// Reads a request log: one JSON object per line.
+func readLog(_ path: String) throws -> [[String: Any]] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    return try text.split(separator: "\n").map { line in
+        try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+    }
+}
+
+func count(_ log: [[String: Any]], command: String) -> Int {
+    log.filter { $0["command"] as? String == command }.count
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// `chkflow simulate` in a process of its own, and a run pointed at it like at a real server.
+@Suite struct SimulateTests {
+    /// Starts `chkflow simulate` and returns it with the URL it printed.
+    private func startSimulator(log: String) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        process.arguments = ["simulate", "--listen", "127.0.0.1:0", "--log", log]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return (process, text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func aRunAgainstASeparateSimulatorUsesOneSessionAndStopsOnSIGINT() throws {
+        let folder = Paths.temporaryFolder()
+        let log = folder + "/requests.ndjson"
+        let (simulator, url) = try startSimulator(log: log)
+        defer { if simulator.isRunning { simulator.terminate() } }
+        #expect(url.hasPrefix("http://127.0.0.1:"))
+
+        let report = folder + "/report.json"
+        let outcome = try chkflow(
+            ["run", Paths.fixture("direct.yaml"), "--report", report],
+            environment: ["CHKP_URL": url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let json = try readJSON(report)
+        let servers = json["servers"] as? [[String: Any]]
+        #expect(servers?.first?["api-server-version"] as? String == "2.0.1")
+        #expect(servers?.first?["simulated"] as? Bool == false)
+
+        kill(simulator.processIdentifier, SIGINT)
+        simulator.waitUntilExit()
+        #expect(simulator.terminationStatus == 0)
+        let requests = try readLog(log)
+        #expect(count(requests, command: "login") == 1)
+        #expect(count(requests, command: "export-management") == 1)
+        #expect(count(requests, command: "logout") == 1)
+        let sessions = Set(requests.compactMap { $0["session"] as? String })
+        #expect(sessions.count == 1)
+        let logText = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!logText.contains("chkflow-demo-key"))
+    }
+
+    @Test func aWrongAPIKeyFailsTheLoginWithTheServersCode() throws {
+        let folder = Paths.temporaryFolder()
+        let (simulator, url) = try startSimulator(log: folder + "/log.ndjson")
+        defer { simulator.terminate() }
+        let report = folder + "/report.json"
+        let outcome = try chkflow(
+            ["run", Paths.fixture("direct.yaml"), "--report", report],
+            environment: ["CHKP_URL": url, "CHKP_API_KEY": "wrong-key"]
+        )
+        #expect(outcome.status == 1)
+        #expect(!outcome.stderr.contains("wrong-key"))
+        let json = try readJSON(report)
+        let steps = json["steps"] as? [[String: Any]] ?? []
+        let login = try #require(steps.first)
+        #expect(login["status"] as? String == "failed")
+        #expect((login["error"] as? [String: Any])?["code"] as? String == "err_login_failed")
+        #expect(steps.dropFirst().allSatisfy { $0["status"] as? String == "skipped" })
+        let reportText = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(!reportText.contains("wrong-key"))
+    }
+}
