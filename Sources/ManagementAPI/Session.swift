@@ -39,6 +39,8 @@ public actor Session {
     public nonisolated let endpoint: Endpoint
     private let userAgent: String
     let clock: any APIClock
+    /// The rate budget this session draws on, shared with the run's other sessions.
+    public nonisolated let budget: RateBudget?
     private var transport: CurlTransport?
     private var address: ServerAddress?
     private var sessionID: String?
@@ -55,17 +57,20 @@ public actor Session {
     public var isLoggedIn: Bool { sessionID != nil }
 
     public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
-        self.init(endpoint: endpoint, userAgent: userAgent, clock: SystemClock())
+        self.init(endpoint: endpoint, userAgent: userAgent, budget: nil)
     }
 
-    /// A session whose task waits sleep on the given clock (tests use a manual one).
+    /// A session that paces its requests and logins by a budget shared with other sessions,
+    /// and whose task waits sleep on the given clock (tests pass one they control).
     public init(
         endpoint: Endpoint,
         userAgent: String = Session.defaultUserAgent,
-        clock: any APIClock
+        budget: RateBudget?,
+        clock: any APIClock = SystemClock()
     ) {
         self.endpoint = endpoint
         self.userAgent = userAgent
+        self.budget = budget
         self.clock = clock
     }
 
@@ -196,6 +201,7 @@ public actor Session {
         let reply: HTTPReply
         do {
             try await ensureCertificatePinned(transport)
+            try await waitForBudget(command)
             statistics.calls += 1
             reply = try await transport.post(request)
         } catch let failure as TransportFailure {
@@ -207,7 +213,21 @@ public actor Session {
             )
         }
         statistics.connections += reply.newConnections
-        return try decode(reply, command: command, sid: sid)
+        do {
+            return try decode(reply, command: command, sid: sid)
+        } catch let error as APIError where error.code == "err_too_many_requests" {
+            await budget?.recordTooManyRequests(duringLogin: Self.loginCommands.contains(command))
+            throw error
+        }
+    }
+
+    /// Commands that open a session and count against the login budget.
+    static let loginCommands: Set<String> = ["login", "login-to-domain"]
+
+    private func waitForBudget(_ command: String) async throws {
+        guard let budget else { return }
+        if Self.loginCommands.contains(command) { try await budget.acquireLogin() }
+        try await budget.acquireRequest()
     }
 
     /// With a fingerprint policy, checks the server's certificate once, before the first

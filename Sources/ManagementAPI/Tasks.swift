@@ -162,19 +162,21 @@ extension Session {
             } catch let error as APIError {
                 throw error.about(task: id)
             }
-            let elapsed = clock.now() - start
-            var pause = policy.interval(
+            let now = clock.now()
+            let elapsed = now - start
+            let pause = policy.interval(
                 afterPoll: poll,
                 elapsed: elapsed,
                 progress: last?.progress ?? 0
             )
+            var wakeUp = now + pause
             if let timeout {
                 guard elapsed < timeout else {
                     throw TaskWaitTimeout(taskID: id, waited: elapsed, lastSeen: last)
                 }
-                pause = min(pause, timeout - elapsed)
+                wakeUp = min(wakeUp, start + timeout)
             }
-            try await clock.sleep(seconds: pause)
+            try await clock.sleep(until: wakeUp)
             poll += 1
         }
     }

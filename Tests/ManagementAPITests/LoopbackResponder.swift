@@ -134,7 +134,9 @@ final class LoopbackResponder: Sendable {
                 + "Content-Length: \(body.count)\r\n\r\n"
             let bytes = Array(head.utf8) + body
             guard
-                bytes.withUnsafeBytes({ send(client, $0.baseAddress, $0.count, 0) }) == bytes.count
+                bytes.withUnsafeBytes({
+                    send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }) == bytes.count
             else { return }
         }
     }
