@@ -95,6 +95,8 @@ final class CurlTransport: @unchecked Sendable {
         chk_setopt_long(easy, CURLOPT_POST, 1)
         chk_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         chk_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        // HTTP/1.1 as Check Point's own clients speak it, whatever ALPN would offer.
+        chk_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         chk_setopt_long(easy, CURLOPT_NOPROGRESS, 0)
         chk_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(settings.connectTimeout))
         chk_setopt_long(easy, CURLOPT_TIMEOUT_MS, milliseconds(settings.requestTimeout))

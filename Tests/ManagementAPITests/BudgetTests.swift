@@ -155,23 +155,33 @@ struct RateBudgetTests {
 
 @Suite("Task polling")
 struct PollPolicyTests {
-    @Test(arguments: [
-        (0, 0.0, 0, 0.25),
-        (1, 0.3, 0, 0.375),
-        (2, 0.7, 0, 0.5625),
-        (10, 60.0, 0, 5.0),
-        // 10% after 10 s: about 90 s left, so the cap.
-        (3, 10.0, 10, 5.0),
-        // 90% after 18 s: about 2 s left, a quarter of that.
-        (3, 18.0, 90, 0.5),
-        // 99% after 4 s: almost done, the shortest pause.
-        (3, 4.0, 99, 0.25),
-        // stuck at 99% for 100 s: no more often than elapsed / 40.
-        (30, 100.0, 99, 2.5),
-        (5, 10.0, 100, 1.8984375),
-    ])
-    func intervals(poll: Int, elapsed: Double, progress: Int, expected: Double) {
+    typealias Sample = ProgressSample
+
+    @Test(
+        arguments: [
+            (0, nil, nil, 0.25),
+            (1, Sample(time: 0, progress: 0), Sample(time: 0.3, progress: 0), 0.375),
+            (2, nil, nil, 0.5625),
+            (10, nil, nil, 5.0),
+            // 10 points in 10 s, 80 to go: about 80 s left, so the cap.
+            (3, Sample(time: 0, progress: 10), Sample(time: 10, progress: 20), 5.0),
+            // 80 points in 16 s, 10 to go: about 2 s left, a quarter of that.
+            (3, Sample(time: 2, progress: 10), Sample(time: 18, progress: 90), 0.5),
+            // almost done: the shortest pause.
+            (3, Sample(time: 0, progress: 50), Sample(time: 4, progress: 99), 0.25),
+            // measured over 200 s: never more often than every 5 s / 40... capped by the maximum.
+            (3, Sample(time: 0, progress: 1), Sample(time: 200, progress: 99), 5.0),
+            // measured over 100 s, 1 point left: no more often than every 100 / 40 s.
+            (3, Sample(time: 0, progress: 50), Sample(time: 100, progress: 99), 2.5),
+            // stuck: progress has not moved during the wait, so the growing pause.
+            (4, Sample(time: 0, progress: 99), Sample(time: 30, progress: 99), 1.265625),
+            // resumed late: the task was at 50% before the wait began; only the wait's own
+            // measurements count (5 points in 10 s, 45 to go: about 90 s left).
+            (3, Sample(time: 0, progress: 50), Sample(time: 10, progress: 55), 5.0),
+        ] as [(Int, Sample?, Sample?, Double)]
+    )
+    func intervals(poll: Int, first: Sample?, latest: Sample?, expected: Double) {
         let policy = PollPolicy()
-        #expect(policy.interval(afterPoll: poll, elapsed: elapsed, progress: progress) == expected)
+        #expect(policy.interval(afterPoll: poll, first: first, latest: latest) == expected)
     }
 }

@@ -69,7 +69,8 @@ struct SimulatorClientTests {
 
     @Test func aSessionThatExpiresDuringAWaitIsRenewedOnceForTheSameTask() async throws {
         var scenario = Scenario()
-        scenario.sessionsExpireAt = [0.8]
+        scenario.export = TaskBehaviour(duration: 3)
+        scenario.sessionsExpireAt = [1.5]
         try await withSimulator(scenario) { server in
             let session = Session(endpoint: Endpoint(url: server.baseURL))
             _ = try await session.login(admin, options: systemData)
@@ -207,6 +208,67 @@ struct SimulatorClientTests {
             #expect(Set(tasks.map(\.taskID)) == Set(ids))
             #expect(tasks.allSatisfy { $0.status == .inProgress })
             #expect(tasks.allSatisfy { $0.raw["task-id"]?.stringValue == $0.taskID })
+        }
+    }
+
+    @Test func waitsForSeveralTasksInOneRoundOfPolls() async throws {
+        try await withSimulator { server in
+            let session = Session(endpoint: Endpoint(url: server.baseURL))
+            _ = try await session.login(admin, options: systemData)
+            let verify = try await session.call(
+                "export-management",
+                ["pre-export-verification-only": true]
+            )
+            let export = try await session.call("export-management", ["file-path": "/x.tgz"])
+            let ids = [export, verify].compactMap { $0["task-id"]?.stringValue }
+            let tasks = try await session.waitForTasks(ids, timeout: 30) { _ in }
+            #expect(tasks.map(\.taskID) == ids)
+            #expect(tasks.allSatisfy { $0.status == .succeeded })
+        }
+    }
+
+    @Test func aTimeoutOverSeveralTasksNamesThoseStillRunning() async throws {
+        var scenario = Scenario()
+        scenario.export = TaskBehaviour(duration: 2, hangAt: 10)
+        try await withSimulator(scenario) { server in
+            let clock = ManualClock()
+            let session = Session(
+                endpoint: Endpoint(url: server.baseURL),
+                budget: nil,
+                clock: clock
+            )
+            _ = try await session.login(admin, options: systemData)
+            let first = try await session.call("export-management", ["file-path": "/a.tgz"])
+            let second = try await session.call("export-management", ["file-path": "/b.tgz"])
+            let ids = [first, second].compactMap { $0["task-id"]?.stringValue }
+            let error = await #expect(throws: TaskWaitTimeout.self) {
+                try await session.waitForTasks(ids, timeout: 90) { _ in }
+            }
+            #expect(error?.taskIDs == ids)
+            #expect(
+                error?.description
+                    == "tasks \(ids[0]), \(ids[1]) are still in progress after 1m30s; they keep"
+                    + " running on the server: wait for them again with these task-ids"
+            )
+        }
+    }
+
+    @Test func loginToDomainMovesTheSessionAndReloginsGoBackThere() async throws {
+        var scenario = Scenario()
+        scenario.serverType = .multiDomain
+        scenario.domains = ["Domain A"]
+        scenario.sessionsExpireAt = [2]
+        try await withSimulator(scenario) { server in
+            let session = Session(endpoint: Endpoint(url: server.baseURL))
+            _ = try await session.login(admin, options: systemData)
+            let reply = try await session.loginToDomain("Domain A")
+            #expect(reply["sid"] == nil)
+            #expect(commands(server) == ["login", "login-to-domain", "logout"])
+            try await Task.sleep(for: .milliseconds(2300))
+            let shown = try await session.call("show-session")
+            #expect(shown["domain"]?["name"] == "Domain A")
+            #expect(Array(commands(server).suffix(3)) == ["show-session", "login", "show-session"])
+            #expect(await session.statistics.logins == 3)
         }
     }
 

@@ -204,6 +204,24 @@ struct TransportTests {
         }
     }
 
+    @Test func aServerThatIsDownOrStartingSaysWhatToCheck() async throws {
+        let down = LoopbackResponder.Reply(
+            status: 503,
+            body: "<html>Service Unavailable</html>",
+            contentType: "text/html"
+        )
+        try await withServer({ _ in down }) { responder in
+            let session = Session(endpoint: Endpoint(url: responder.url))
+            let error = await #expect(throws: APIError.self) {
+                try await session.login(.apiKey("k"))
+            }
+            #expect(error?.httpStatus == 503)
+            #expect(error?.errorClass == .transient)
+            #expect(error?.message == APIError.unavailableAdvice)
+            #expect(await !session.isLoggedIn)
+        }
+    }
+
     @Test func aNonJSONSuccessIsAnInvalidReply() async throws {
         let reply = LoopbackResponder.Reply(
             status: 200,
