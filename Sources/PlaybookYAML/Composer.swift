@@ -110,10 +110,7 @@ struct Composer {
 
     private mutating func checkKey(_ key: Node) throws(YAMLError) {
         guard case .scalar(let scalar) = key.content else { return }
-        let isMerge =
-            scalar.tag == "tag:yaml.org,2002:merge"
-            || (scalar.text == "<<" && scalar.style == .plain && scalar.tag == nil)
-        if isMerge {
+        if scalar.isMergeKey {
             let message = "merge keys ('<<') are not supported; write the keys out in full"
             throw error(at: key.mark, message)
         }
@@ -128,12 +125,7 @@ struct Composer {
         let top = frames.endIndex - 1
         let keys = stride(from: frames[top].start, to: entries.count, by: 2)
         if frames[top].keyMarks == nil, keys.underestimatedCount < 8 {
-            for index in keys {
-                if case .scalar(let key) = entries[index].content, key.text == text {
-                    return entries[index].mark
-                }
-            }
-            return nil
+            return entries.firstMark(ofKey: text, amongEvery: 2, from: frames[top].start)
         }
         if frames[top].keyMarks == nil {
             var marks: [String: Mark] = [:]
@@ -176,5 +168,14 @@ struct Composer {
 
     private func error(at mark: Mark, _ message: String) -> YAMLError {
         YAMLError(file: file, mark: mark, message: message)
+    }
+}
+
+extension Node.Scalar {
+    /// Whether this is YAML 1.1's merge key: a plain, untagged `<<` or one tagged `!!merge`.
+    fileprivate var isMergeKey: Bool {
+        let tag = tag
+        if tag == nil { return style == .plain && text == "<<" }
+        return tag == "tag:yaml.org,2002:merge"
     }
 }

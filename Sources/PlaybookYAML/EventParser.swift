@@ -2,40 +2,53 @@ internal import CYAML
 
 /// The owner of one libyaml parser and of the bytes it reads.
 ///
-/// libyaml keeps only a pointer to its input, so the parser copies the input into a buffer it
-/// owns and frees both together in `deinit`. The `yaml_parser_t` and the event it fills live on
-/// the heap at fixed addresses, because libyaml holds on to them between calls. Not `Sendable`:
-/// one parser belongs to one loading call.
+/// libyaml pulls its input through `readInput`, a C callback that copies the next chunk of
+/// `source` into libyaml's own buffer, so libyaml never holds a pointer into Swift memory and
+/// the input needs no second copy. The callback finds this object through the context pointer
+/// libyaml passes back; that pointer is unretained, which is safe because this object owns the
+/// libyaml parser and deletes it in `deinit`, before the object itself goes away.
+///
+/// The `yaml_parser_t` and the event it fills live on the heap at fixed addresses, because
+/// libyaml holds on to them between calls. Not `Sendable`: one parser belongs to one loading
+/// call.
 final class EventParser {
     private let parser: UnsafeMutablePointer<yaml_parser_t>
     private let event: UnsafeMutablePointer<yaml_event_t>
-    private let input: UnsafeMutableBufferPointer<UInt8>
     private let source: [UInt8]
+    private var readOffset = 0
     private let file: String
 
-    /// Creates a parser over a copy of `bytes`, which must already be known to be UTF-8 (or
-    /// invalid UTF-8: libyaml reports that), not UTF-16.
+    /// Creates a parser over `bytes`, which must not be UTF-16 (libyaml would decode it, and
+    /// every position after that would disagree with the file).
     init(bytes: [UInt8], file: String) throws(YAMLError) {
         self.source = bytes
         self.file = file
-        input = .allocate(capacity: max(bytes.count, 1))
-        _ = input.initialize(from: bytes)
         parser = .allocate(capacity: 1)
         event = .allocate(capacity: 1)
         guard yaml_parser_initialize(parser) != 0 else {
             parser.deallocate()
             event.deallocate()
-            input.deallocate()
             throw YAMLError(file: file, mark: Mark(line: 1, column: 1), message: outOfMemory)
         }
-        yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
+        yaml_parser_set_input(parser, readInput, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
         yaml_parser_delete(parser)
         parser.deallocate()
         event.deallocate()
-        input.deallocate()
+    }
+
+    /// Copies up to `capacity` bytes of the input from where the last call stopped; zero bytes
+    /// means the end of the input.
+    fileprivate func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {
+        let count = min(capacity, source.count - readOffset)
+        source.withUnsafeBufferPointer { bytes in
+            guard let start = bytes.baseAddress, count > 0 else { return }
+            buffer.update(from: start + readOffset, count: count)
+        }
+        readOffset += count
+        return count
     }
 
     /// The next event; throws the libyaml error, translated, when the input is not valid YAML.
@@ -49,8 +62,8 @@ final class EventParser {
 
     private func convert(_ event: yaml_event_t) -> Event {
         let mark = Mark(event.start_mark)
-        switch event.type {
-        case YAML_SCALAR_EVENT:
+        switch event.type.rawValue {
+        case YAML_SCALAR_EVENT.rawValue:
             let data = event.data.scalar
             let bytes = UnsafeBufferPointer(start: data.value, count: data.length)
             let scalar = Node.Scalar(
@@ -59,21 +72,21 @@ final class EventParser {
                 tag: string(data.tag)
             )
             return .scalar(scalar, anchor: string(data.anchor), mark: mark)
-        case YAML_ALIAS_EVENT:
+        case YAML_ALIAS_EVENT.rawValue:
             return .alias(anchor: string(event.data.alias.anchor) ?? "", mark: mark)
-        case YAML_SEQUENCE_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT.rawValue:
             return .sequenceStart(anchor: string(event.data.sequence_start.anchor), mark: mark)
-        case YAML_SEQUENCE_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT.rawValue:
             return .sequenceEnd
-        case YAML_MAPPING_START_EVENT:
+        case YAML_MAPPING_START_EVENT.rawValue:
             return .mappingStart(anchor: string(event.data.mapping_start.anchor), mark: mark)
-        case YAML_MAPPING_END_EVENT:
+        case YAML_MAPPING_END_EVENT.rawValue:
             return .mappingEnd
-        case YAML_DOCUMENT_START_EVENT:
+        case YAML_DOCUMENT_START_EVENT.rawValue:
             return .documentStart(mark)
-        case YAML_DOCUMENT_END_EVENT:
+        case YAML_DOCUMENT_END_EVENT.rawValue:
             return .documentEnd
-        case YAML_STREAM_START_EVENT:
+        case YAML_STREAM_START_EVENT.rawValue:
             return .streamStart
         default:
             return .streamEnd
@@ -105,4 +118,17 @@ extension Node.ScalarStyle {
         default: self = .plain
         }
     }
+}
+
+/// libyaml's read handler: fills `buffer` from the `EventParser` that `context` points to.
+private func readInput(
+    context: UnsafeMutableRawPointer?,
+    buffer: UnsafeMutablePointer<UInt8>?,
+    capacity: Int,
+    count: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    guard let context, let buffer, let count else { return 0 }
+    let parser = Unmanaged<EventParser>.fromOpaque(context).takeUnretainedValue()
+    count.pointee = parser.read(into: buffer, capacity: capacity)
+    return 1
 }
