@@ -51,46 +51,41 @@ final class EventParser {
         return count
     }
 
-    /// The next event; throws the libyaml error, translated, when the input is not valid YAML.
-    func next() throws(YAMLError) -> Event {
+    /// Parses one event and hands it to `composer`; false once the stream has ended.
+    func parseEvent(into composer: inout Composer) throws(YAMLError) -> Bool {
         guard yaml_parser_parse(parser, event) != 0 else {
             throw LibYAMLError(parser.pointee).yamlError(file: file, source: source)
         }
         defer { yaml_event_delete(event) }
-        return convert(event.pointee)
-    }
-
-    private func convert(_ event: yaml_event_t) -> Event {
-        let mark = Mark(event.start_mark)
-        switch event.type.rawValue {
+        let mark = Mark(event.pointee.start_mark)
+        switch event.pointee.type.rawValue {
         case YAML_SCALAR_EVENT.rawValue:
-            let data = event.data.scalar
+            let data = event.pointee.data.scalar
             let bytes = UnsafeBufferPointer(start: data.value, count: data.length)
             let scalar = Node.Scalar(
                 text: String(decoding: bytes, as: UTF8.self),
                 style: Node.ScalarStyle(data.style),
                 tag: string(data.tag)
             )
-            return .scalar(scalar, anchor: string(data.anchor), mark: mark)
+            try composer.addScalar(scalar, anchor: string(data.anchor), at: mark)
         case YAML_ALIAS_EVENT.rawValue:
-            return .alias(anchor: string(event.data.alias.anchor) ?? "", mark: mark)
+            try composer.addAlias(named: string(event.pointee.data.alias.anchor) ?? "", at: mark)
         case YAML_SEQUENCE_START_EVENT.rawValue:
-            return .sequenceStart(anchor: string(event.data.sequence_start.anchor), mark: mark)
-        case YAML_SEQUENCE_END_EVENT.rawValue:
-            return .sequenceEnd
+            let anchor = string(event.pointee.data.sequence_start.anchor)
+            try composer.openCollection(isMapping: false, anchor: anchor, at: mark)
         case YAML_MAPPING_START_EVENT.rawValue:
-            return .mappingStart(anchor: string(event.data.mapping_start.anchor), mark: mark)
-        case YAML_MAPPING_END_EVENT.rawValue:
-            return .mappingEnd
+            let anchor = string(event.pointee.data.mapping_start.anchor)
+            try composer.openCollection(isMapping: true, anchor: anchor, at: mark)
+        case YAML_SEQUENCE_END_EVENT.rawValue, YAML_MAPPING_END_EVENT.rawValue:
+            composer.closeCollection()
         case YAML_DOCUMENT_START_EVENT.rawValue:
-            return .documentStart(mark)
-        case YAML_DOCUMENT_END_EVENT.rawValue:
-            return .documentEnd
-        case YAML_STREAM_START_EVENT.rawValue:
-            return .streamStart
+            try composer.startDocument(at: mark)
+        case YAML_STREAM_END_EVENT.rawValue, YAML_NO_EVENT.rawValue:
+            return false
         default:
-            return .streamEnd
+            break
         }
+        return true
     }
 
     private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
