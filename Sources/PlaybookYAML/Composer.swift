@@ -27,6 +27,7 @@ struct Composer {
     }
 
     private let limits: YAMLLimits
+    private let maximumDepth: Int
     private let file: String
     private var frames: [Frame] = []
     /// The finished entries of every open collection; a mapping's keys and values alternate.
@@ -38,6 +39,7 @@ struct Composer {
 
     init(limits: YAMLLimits, file: String) {
         self.limits = limits
+        self.maximumDepth = min(limits.maximumDepth, YAMLLimits.largestSafeDepth)
         self.file = file
     }
 
@@ -80,8 +82,8 @@ struct Composer {
             let limit = limits.maximumNodes
             throw error(at: mark, "alias '*\(name)' expands the document beyond \(limit) nodes")
         }
-        guard frames.count + anchored.height <= limits.maximumDepth else {
-            let limit = limits.maximumDepth
+        guard frames.count + anchored.height <= maximumDepth else {
+            let limit = maximumDepth
             throw error(at: mark, "alias '*\(name)' nests the document deeper than \(limit) levels")
         }
         nodeCount += anchored.count
@@ -96,8 +98,8 @@ struct Composer {
         anchor: String?,
         at mark: Mark
     ) throws(YAMLError) {
-        guard frames.count < limits.maximumDepth else {
-            throw error(at: mark, "the document nests deeper than \(limits.maximumDepth) levels")
+        guard frames.count < maximumDepth else {
+            throw error(at: mark, "the document nests deeper than \(maximumDepth) levels")
         }
         let countBefore = nodeCount
         try count(1, at: mark)
@@ -129,8 +131,8 @@ struct Composer {
 
     /// Whether the next node is a key: the open collection is a mapping with every key paired.
     private var isExpectingKey: Bool {
-        guard let frame = frames.last else { return false }
-        return frame.isMapping && (entries.count - frame.start) % 2 == 0
+        let top = frames.endIndex - 1
+        return top >= 0 && frames[top].isMapping && (entries.count - frames[top].start) % 2 == 0
     }
 
     /// Puts a finished node into the collection that is open, or makes it the root.
