@@ -64,11 +64,12 @@ struct Composer {
         anchor: String?,
         at mark: Mark
     ) throws(YAMLError) {
-        try count(1, at: mark)
+        nodeCount += 1
+        guard nodeCount <= limits.maximumNodes else { throw tooManyNodes(at: mark) }
         if isExpectingKey { try checkKey(scalar, at: mark) }
-        let node = Node(content: .scalar(scalar), mark: mark)
+        let node = Node(content: .scalar(consume scalar), mark: mark)
         if let anchor { anchors[anchor] = Anchored(node: node, count: 1, height: 0) }
-        attach(node, height: 0)
+        attach(consume node, height: 0)
     }
 
     mutating func addAlias(named name: String, at mark: Mark) throws(YAMLError) {
@@ -102,7 +103,8 @@ struct Composer {
             throw error(at: mark, "the document nests deeper than \(maximumDepth) levels")
         }
         let countBefore = nodeCount
-        try count(1, at: mark)
+        nodeCount += 1
+        guard nodeCount <= limits.maximumNodes else { throw tooManyNodes(at: mark) }
         let frame = Frame(
             isMapping: isMapping,
             mark: mark,
@@ -142,7 +144,8 @@ struct Composer {
             root = node
             return
         }
-        frames[top].height = max(frames[top].height, height)
+        // A scalar's height of 0 never raises a collection's height.
+        if height > frames[top].height { frames[top].height = height }
         entries.push(node)
     }
 
@@ -175,11 +178,8 @@ struct Composer {
         return frames[top].keyMarks?.updateValue(mark, forKey: text)
     }
 
-    private mutating func count(_ nodes: Int, at mark: Mark) throws(YAMLError) {
-        guard nodes <= limits.maximumNodes - nodeCount else {
-            throw error(at: mark, "the document has more than \(limits.maximumNodes) nodes")
-        }
-        nodeCount += nodes
+    private func tooManyNodes(at mark: Mark) -> YAMLError {
+        error(at: mark, "the document has more than \(limits.maximumNodes) nodes")
     }
 
     private func error(at mark: Mark, _ message: String) -> YAMLError {

@@ -29,7 +29,10 @@ final class EntryStack {
     func firstMark(ofKey text: String, amongEvery stride: Int, from start: Int) -> Mark? {
         var index = start
         while index < count {
-            if case .scalar(let scalar) = base[index].content, scalar.text == text {
+            // Comparing lengths first spares most unequal keys a full string comparison.
+            if case .scalar(let scalar) = base[index].content,
+                scalar.text.utf8.count == text.utf8.count, scalar.text == text
+            {
                 return base[index].mark
             }
             index += stride

@@ -67,7 +67,7 @@ final class EventParser {
                 style: Node.ScalarStyle(data.style),
                 tag: string(data.tag)
             )
-            try composer.addScalar(scalar, anchor: string(data.anchor), at: mark)
+            try composer.addScalar(consume scalar, anchor: string(data.anchor), at: mark)
         case YAML_ALIAS_EVENT.rawValue:
             try composer.addAlias(named: string(event.pointee.data.alias.anchor) ?? "", at: mark)
         case YAML_SEQUENCE_START_EVENT.rawValue:
@@ -98,6 +98,7 @@ let outOfMemory = "not enough memory to read the file"
 
 extension Mark {
     /// Converts libyaml's 0-based mark.
+    @inline(__always)
     init(_ mark: yaml_mark_t) {
         self.init(line: mark.line + 1, column: mark.column + 1)
     }
