@@ -26,7 +26,7 @@ struct Composer {
         var keyMarks: [String: Mark]?
     }
 
-    private let limits: YAMLLimits
+    private var limits: YAMLLimits
     private let maximumDepth: Int
     private let file: String
     private var frames: [Frame] = []
@@ -40,6 +40,7 @@ struct Composer {
     init(limits: YAMLLimits, file: String) {
         self.limits = limits
         self.maximumDepth = min(limits.maximumDepth, YAMLLimits.largestSafeDepth)
+        self.limits.maximumNodes = max(limits.maximumNodes, 0)
         self.file = file
     }
 
@@ -105,6 +106,9 @@ struct Composer {
         let countBefore = nodeCount
         nodeCount += 1
         guard nodeCount <= limits.maximumNodes else { throw tooManyNodes(at: mark) }
+        // From here on the name means this collection, which is not finished: an alias to it
+        // inside it is a cycle, not a reference to an earlier anchor of the same name.
+        if let anchor { anchors[anchor] = nil }
         let frame = Frame(
             isMapping: isMapping,
             mark: mark,

@@ -118,6 +118,17 @@ import Testing
         #expect(loadError("[1, 2, 3]", limits: limits(nodes: 4)) == nil)
     }
 
+    @Test func negativeLimitsRefuseEverythingWithoutTrapping() {
+        #expect(
+            loadError("a: *b", limits: limits(nodes: Int.min))?.description
+                == "test.yaml:1:1: error: the document has more than 0 nodes"
+        )
+        #expect(
+            loadError("[x]", limits: limits(depth: -1))?.description
+                == "test.yaml:1:1: error: the document nests deeper than -1 levels"
+        )
+    }
+
     @Test func bytesOverTheLimitFailBeforeParsing() {
         #expect(
             loadError("a: 12345678", limits: limits(bytes: 10))?.description
