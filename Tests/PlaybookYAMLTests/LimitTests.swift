@@ -129,6 +129,22 @@ import Testing
         )
     }
 
+    @Test(arguments: [
+        (
+            "é: [[[x]]]\n", 2, 100,
+            "test.yaml:1:5: error: the document nests deeper than 2 levels\né: [[[x]]]\n    ^"
+        ),
+        (
+            "ü: &a [1, 2]\nö: [*a, *a]\n", 200, 10,
+            "test.yaml:2:9: error: alias '*a' expands the document beyond 10 nodes\n"
+                + "ö: [*a, *a]\n        ^"
+        ),
+    ])
+    func limitErrorsRenderWithACaret(text: String, depth: Int, nodes: Int, expected: String) {
+        let error = loadError(text, limits: limits(depth: depth, nodes: nodes))
+        #expect(error?.rendered(source: text) == expected)
+    }
+
     @Test func bytesOverTheLimitFailBeforeParsing() {
         #expect(
             loadError("a: 12345678", limits: limits(bytes: 10))?.description
