@@ -99,7 +99,12 @@ struct RunState {
     }
 
     /// The next step whose dependencies have all ended, or nil.
-    mutating func nextReady() -> Int? { ready.pop() }
+    mutating func nextReady() -> Int? {
+        while let position = ready.pop() {
+            if results[position] == nil { return position }
+        }
+        return nil
+    }
 
     /// Puts back a ready step the scheduler had no room for.
     mutating func deferReady(_ position: Int) { ready.push(position) }
@@ -108,7 +113,13 @@ struct RunState {
 
     mutating func cancelPending() { cancelled = true }
 
+    /// The labelled id of the step at a position, as the journal and events name it.
+    func labelledID(_ position: Int) -> String {
+        label.map { "\($0).\(nodes[position].step.id)" } ?? nodes[position].step.id
+    }
+
     mutating func finish(_ position: Int, _ outcome: StepOutcome) {
+        guard results[position] == nil else { return }
         let result = outcome.result
         results[position] = result
         unfinished -= 1

@@ -177,10 +177,25 @@ struct StepExecutor {
         )
         let first = Runner.now()
         var number = 1
+        let onceOnly = CommandClass.of(command: command) == .onceOnly
+        if onceOnly, runner.options.resume?.pendingIntent(labelled: displayID) == command {
+            return try await recoverInterruptedSend(command, &outcome)
+        }
         while true {
             let started = Runner.now()
+            if onceOnly {
+                let record: JSON = [
+                    "record": "intent", "step": .string(displayID), "command": .string(command),
+                ]
+                guard runner.journal(record) else {
+                    throw StepFailure(reason: "\(command) not sent: the journal cannot be written")
+                }
+            }
             do {
                 let reply = try await request()
+                if onceOnly, let taskID = reply["task-id"]?.stringValue {
+                    runner.journal(["record": "task", "step": .string(displayID), "task-id": .string(taskID)])
+                }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: Runner.now())
                 )
