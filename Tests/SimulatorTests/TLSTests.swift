@@ -106,6 +106,47 @@ struct TLSTests {
         #expect(try JSON.parse(login)["sid"] != nil)
     }
 
+    @Test(
+        "a TLS client that leaves without reading its replies harms nothing",
+        .enabled(if: SimulatorServer.supportsTLS)
+    )
+    func clientLeavesMidReply() throws {
+        let server = SimulatorServer()
+        try server.start(tls: try TLSIdentity.selfSigned())
+        defer { server.stop() }
+        let script = #"""
+            import socket, ssl, sys
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            request = (b"POST /web_api/show-api-versions HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 2\r\n\r\n{}")
+            for _ in range(20):
+                raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                secure = context.wrap_socket(raw)
+                secure.sendall(request * 300)
+                secure.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                secure.close()
+            print("done")
+            """#
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, String(server.port)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(
+            decoding: pipe.fileHandleForReading.readDataToEndOfFile(),
+            as: UTF8.self
+        )
+        process.waitUntilExit()
+        #expect(output == "done\n")
+        pause(seconds: 0.2)
+        #expect(server.requests.count > 0)
+        #expect(server.requests.allSatisfy { $0.status == 401 })
+    }
+
     private func curl(
         _ url: String,
         body: String,

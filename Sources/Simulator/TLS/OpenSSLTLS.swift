@@ -164,6 +164,9 @@ final class OpenSSLServerContext: SecureChannelFactory, @unchecked Sendable {
     private let context: OpaquePointer
 
     init(_ identity: TLSIdentity) throws(SimulatorError) {
+        // OpenSSL writes to the socket with write(), which raises SIGPIPE when a client has
+        // gone; unhandled, that ends the whole process. The plain path sends with MSG_NOSIGNAL.
+        signal(SIGPIPE, SIG_IGN)
         let material = try TLSMaterial(
             certificatePEM: identity.certificatePEM,
             privateKeyPEM: identity.privateKeyPEM
