@@ -18,13 +18,18 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "ChkflowCore", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PlaybookYAML", dependencies: ["CYAML"]),
         .target(name: "Playbook", dependencies: ["ChkflowCore", "PlaybookYAML"]),
         .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl"]),
         .target(name: "Engine", dependencies: ["ChkflowCore", "Playbook", "ManagementAPI"]),
         .target(name: "Results", dependencies: ["ChkflowCore", "Engine", "Playbook"]),
-        .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML"]),
+        .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML", "COpenSSL"]),
         .target(
             name: "ChkflowCLI",
             dependencies: [

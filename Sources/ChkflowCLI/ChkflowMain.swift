@@ -7,16 +7,19 @@ public enum ChkflowMain {
         usage: chkflow <command> [options]
 
         commands:
-          run PLAYBOOK        run a playbook (--simulator, --simulator-log FILE, --report FILE,
-                              --var NAME=VALUE, --max-parallel N, -q, -v)
+          run PLAYBOOK        run a playbook (--simulator [SCENARIO], --simulator-log FILE,
+                              --report FILE, --var NAME=VALUE, --max-parallel N,
+                              --state-dir DIR, --resume [RUN-ID], -q, -v)
           validate PLAYBOOK…  check playbooks without contacting any server
           plan PLAYBOOK       print the resolved graph (--format text|json|mermaid|dot)
-          simulate            serve the simulator (--listen 127.0.0.1:PORT, --log FILE)
+          simulate            serve the simulator (--listen 127.0.0.1:PORT, --scenario FILE, --log FILE,
+                              --tls [--cert FILE --key FILE])
           codes               print the error-code catalogue (--json)
           version             print the version
 
-        exit status: 0 success, 1 a step failed, 64 bad usage, 65 invalid playbook or input,
-        73 an output file cannot be written, 130 interrupted
+        exit status: 0 success, 1 a step failed, 64 bad usage, 65 invalid playbook, scenario or
+        input, 73 an output file cannot be written, 75 another run holds the state folder,
+        130 interrupted
         """
 
     /// Runs chkflow with the words after the program name and returns its exit status.

@@ -41,18 +41,20 @@ enum RunCommand {
                 return .cannotCreate
             }
         }
-        if arguments.value("--simulator") != nil {
-            console.error(
-                "chkflow: error: scenario files for --simulator are not supported yet; use --simulator alone"
-            )
-            return .usage
-        }
         if arguments.value("--simulator-log") != nil, !arguments.has("--simulator") {
             throw UsageError("--simulator-log needs --simulator")
         }
-        let simulator =
-            arguments.has("--simulator")
-            ? SimulatorServer(scenario: .default, logPath: arguments.value("--simulator-log")) : nil
+        var simulator: SimulatorServer?
+        if arguments.has("--simulator") {
+            let path = arguments.value("--simulator")
+            guard let scenario = SimulateCommand.loadScenario(path, console: console) else {
+                return .invalidInput
+            }
+            simulator = SimulatorServer(
+                scenario: scenario,
+                logPath: arguments.value("--simulator-log")
+            )
+        }
         defer { simulator?.stop() }
         if let simulator {
             do {
@@ -65,19 +67,25 @@ enum RunCommand {
         }
         let state = StateDirectory(
             path: arguments.value("--state-dir")
-                ?? StateDirectory.defaultPath(environment: options.environment))
+                ?? StateDirectory.defaultPath(environment: options.environment)
+        )
         let lock: RunLock
         do {
             try state.prepare(playbook: plan.playbook.name)
             lock = try state.lock(playbook: plan.playbook.name)
             if arguments.has("--resume") {
                 options.resume = try resumeState(
-                    arguments.value("--resume"), state: state, plan: plan, console: console)
+                    arguments.value("--resume"),
+                    state: state,
+                    plan: plan,
+                    console: console
+                )
             }
             let runID = options.resume?.runID ?? PreparedRun.makeRunID()
             options.runID = runID
             options.journal = try Journal(
-                path: state.journalPath(playbook: plan.playbook.name, runID: runID))
+                path: state.journalPath(playbook: plan.playbook.name, runID: runID)
+            )
         } catch {
             console.error("chkflow: error: \(error.message)")
             return error.message.hasPrefix("another chkflow run") ? .busy : .cannotCreate

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// Why the state directory or the journal cannot be used.
-public struct JournalError: Error, Sendable, CustomStringConvertible {
+public struct JournalError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
@@ -23,7 +23,9 @@ public final class Journal: Sendable {
     public init(path: String) throws(JournalError) {
         let opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard opened >= 0 else {
-            throw JournalError("cannot open the journal \(path): \(String(cString: strerror(errno)))")
+            throw JournalError(
+                "cannot open the journal \(path): \(String(cString: strerror(errno)))"
+            )
         }
         self.path = path
         self.descriptor = Mutex(opened)
@@ -37,7 +39,9 @@ public final class Journal: Sendable {
         let failure: String? = descriptor.withLock { fd in
             var written = 0
             while written < line.count {
-                let result = line[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                let result = line[written...].withUnsafeBytes {
+                    write(fd, $0.baseAddress, $0.count)
+                }
                 if result < 0, errno == EINTR { continue }
                 guard result > 0 else { return String(cString: strerror(errno)) }
                 written += result

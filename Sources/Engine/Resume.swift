@@ -16,7 +16,10 @@ public struct ResumeState: Sendable {
     ///
     /// - Throws: when the journal is unreadable or damaged, belongs to another playbook, or the
     ///   playbook changed since (its SHA-256 differs): resuming could then run other steps.
-    public static func load(journal path: String, playbook: Playbook) throws(JournalError)
+    public static func load(
+        journal path: String,
+        playbook: Playbook
+    ) throws(JournalError)
         -> ResumeState
     {
         let records = try Journal.records(at: path)
@@ -28,11 +31,13 @@ public struct ResumeState: Sendable {
             throw JournalError(
                 "the playbook changed since run \(runID) (SHA-256 \(recorded.prefix(12))… then, "
                     + "\(playbook.sha256.prefix(12))… now); resuming could run other steps, so "
-                    + "start a new run instead")
+                    + "start a new run instead"
+            )
         }
         var state = ResumeState(
             runID: runID,
-            started: first["time"]?.stringValue.flatMap(RFC3339.seconds) ?? 0)
+            started: first["time"]?.stringValue.flatMap(RFC3339.seconds) ?? 0
+        )
         for record in records.dropFirst() { state.apply(record) }
         return state
     }

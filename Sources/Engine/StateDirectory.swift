@@ -34,8 +34,10 @@ public struct StateDirectory: Sendable {
         let folder = runsFolder(playbook: name)
         do {
             try FileManager.default.createDirectory(
-                atPath: folder, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
+                atPath: folder,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             throw JournalError("cannot create the state folder \(folder): \(Self.reason(error))")
         }
@@ -46,14 +48,17 @@ public struct StateDirectory: Sendable {
         if statvfs(folder, &stats) == 0 {
             let free = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
             guard free >= 1 << 20 else {
-                throw JournalError("the disk of the state folder \(folder) is full (\(free) bytes free)")
+                throw JournalError(
+                    "the disk of the state folder \(folder) is full (\(free) bytes free)"
+                )
             }
         }
     }
 
     /// The latest run of a playbook, by run id (ids start with the UTC time of the run).
     public func latestRunID(playbook name: String) -> String? {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runsFolder(playbook: name))) ?? []
+        let names =
+            (try? FileManager.default.contentsOfDirectory(atPath: runsFolder(playbook: name))) ?? []
         return names.filter { $0.hasSuffix(".ndjson") }.map { String($0.dropLast(7)) }.max()
     }
 
@@ -80,14 +85,17 @@ public final class RunLock: Sendable {
     init(path: String, playbook: String) throws(JournalError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw JournalError("cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+            throw JournalError(
+                "cannot open the lock file \(path): \(String(cString: strerror(errno)))"
+            )
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = Self.holder(fd)
             close(fd)
             throw JournalError(
                 "another chkflow run of '\(playbook)' is using this state folder\(holder); wait "
-                    + "for it to end, or give another --state-dir")
+                    + "for it to end, or give another --state-dir"
+            )
         }
         ftruncate(fd, 0)
         let text = Array("\(getpid())\n".utf8)
@@ -101,7 +109,9 @@ public final class RunLock: Sendable {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return "" }
-        let text = String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines
+        )
         return Int(text).map { " (process \($0))" } ?? ""
     }
 }

@@ -47,19 +47,29 @@ extension StepExecutor {
         return (["task-id": .string(candidates[0])], note)
     }
 
-    /// Resumes a step whose once-only command was being sent when the run was interrupted: the
-    /// journal has the intent but no task-id, so the request may or may not have reached the
+    /// Resumes a step whose once-only command was being sent when the run was interrupted.
+    ///
+    /// The journal has the intent but no task-id, so the request may or may not have reached the
     /// server. The task is looked for, never sent again blindly.
-    func recoverInterruptedSend(_ command: String, _ outcome: inout StepOutcome) async throws -> JSON {
+    func recoverInterruptedSend(
+        _ command: String,
+        _ outcome: inout StepOutcome
+    ) async throws -> JSON {
         let lost = APIError(
-            kind: .transport, command: command, httpStatus: nil, code: nil,
+            kind: .transport,
+            command: command,
+            httpStatus: nil,
+            code: nil,
             message: "the run was interrupted before the reply was read",
-            requestMayHaveReachedServer: true)
+            requestMayHaveReachedServer: true
+        )
         guard let adopted = try await adoptLostTask(lost, command: command) else {
             throw StepFailure(reason: "\(command) was being sent when the run was interrupted")
         }
         if let taskID = adopted.reply["task-id"]?.stringValue {
-            runner.journal(["record": "task", "step": .string(displayID), "task-id": .string(taskID)])
+            runner.journal([
+                "record": "task", "step": .string(displayID), "task-id": .string(taskID),
+            ])
         }
         outcome.result.reason = adopted.note
         return adopted.reply

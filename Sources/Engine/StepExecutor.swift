@@ -194,7 +194,9 @@ struct StepExecutor {
             do {
                 let reply = try await request()
                 if onceOnly, let taskID = reply["task-id"]?.stringValue {
-                    runner.journal(["record": "task", "step": .string(displayID), "task-id": .string(taskID)])
+                    runner.journal([
+                        "record": "task", "step": .string(displayID), "task-id": .string(taskID),
+                    ])
                 }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: Runner.now())

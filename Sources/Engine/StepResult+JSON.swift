@@ -42,11 +42,17 @@ extension StepResult {
         ended = json["ended"]?.stringValue.flatMap(RFC3339.seconds)
         attempts = (json["attempts"]?.arrayValue ?? []).compactMap(Attempt.init(json:))
         taskID = json["task-id"]?.stringValue
-        if let task = json["task"], let status = task["status"]?.stringValue.flatMap(TaskStatus.init(rawValue:)) {
+        if let task = json["task"],
+            let status = task["status"]?.stringValue.flatMap(TaskStatus.init(rawValue:))
+        {
             self.task = TaskInfo(
-                taskID: taskID ?? "", name: nil, status: status,
-                progress: Int(task["progress"]?.intValue ?? 0), details: task["details"] ?? [],
-                raw: task)
+                taskID: taskID ?? "",
+                name: nil,
+                status: status,
+                progress: Int(task["progress"]?.intValue ?? 0),
+                details: task["details"] ?? [],
+                raw: task
+            )
         }
         error = json["error"].flatMap(ErrorSummary.init(json:))
         items = (json["items"]?.arrayValue ?? []).compactMap(ItemResult.init(json:))
@@ -72,9 +78,12 @@ extension Attempt {
             let ended = json["ended"]?.stringValue.flatMap(RFC3339.seconds)
         else { return nil }
         self.init(
-            number: Int(number), started: started, ended: ended,
+            number: Int(number),
+            started: started,
+            ended: ended,
             error: json["error"].flatMap(ErrorSummary.init(json:)),
-            waitBefore: json["wait-before-seconds"]?.doubleValue)
+            waitBefore: json["wait-before-seconds"]?.doubleValue
+        )
     }
 }
 
@@ -94,8 +103,10 @@ extension ErrorSummary {
     init?(json: JSON) {
         guard let message = json["message"]?.stringValue else { return nil }
         self.init(
-            message: message, code: json["code"]?.stringValue,
-            httpStatus: json["http-status"]?.intValue.map(Int.init))
+            message: message,
+            code: json["code"]?.stringValue,
+            httpStatus: json["http-status"]?.intValue.map(Int.init)
+        )
         errors = (json["errors"]?.arrayValue ?? []).compactMap(\.stringValue)
         warnings = (json["warnings"]?.arrayValue ?? []).compactMap(\.stringValue)
         blockingErrors = (json["blocking-errors"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -115,8 +126,11 @@ extension ItemResult {
             let status = json["status"]?.stringValue.flatMap(StepStatus.init(rawValue:))
         else { return nil }
         self.init(
-            index: Int(index), item: json["item"] ?? .null, status: status,
-            steps: (json["steps"]?.arrayValue ?? []).compactMap(StepResult.init(json:)))
+            index: Int(index),
+            item: json["item"] ?? .null,
+            status: status,
+            steps: (json["steps"]?.arrayValue ?? []).compactMap(StepResult.init(json:))
+        )
     }
 }
 

@@ -134,15 +134,15 @@ public actor Session {
     /// Logs out; a session the server has already dropped counts as logged out.
     public func logout() async throws {
         guard sessionID != nil else { return }
-        defer {
-            sessionID = nil
-            credentials = nil
-        }
         do {
             _ = try await exchange("logout", [:], withSession: true)
         } catch let error as APIError where error.isSessionError {
-            return
+            // The server no longer knows the session: it is closed all the same.
         }
+        // Only a logout the server answered closes the session; after a cancelled or failed
+        // one the session stays open here, so that the run's clean-up can try again.
+        sessionID = nil
+        credentials = nil
     }
 
     /// Keeps an idle session alive.
