@@ -140,7 +140,7 @@ enum RunCommand {
     )
         async -> ExitCode
     {
-        let progress = ProgressPrinter(console: console)
+        let progress = ProgressPrinter(console: console, environment: options.environment)
         let runner = Runner(plan: plan, options: options) { progress.handle($0) }
         let prepared: PreparedRun
         do {
@@ -150,7 +150,9 @@ enum RunCommand {
             return .invalidInput
         }
         announce(plan, options: options, console: console)
+        let ticker = Task { await progress.tick() }
         let result = await SignalScope.run { await runner.run(prepared) }
+        ticker.cancel()
         let code: ExitCode =
             switch result.outcome {
             case .succeeded: .success
