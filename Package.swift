@@ -5,7 +5,15 @@ let package = Package(
     name: "chkflow",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "chkflow", targets: ["chkflow"])
+        .executable(name: "chkflow", targets: ["chkflow"]),
+        // For the benchmark package in Benchmarks/, which builds in release mode on its own.
+        .library(
+            name: "ChkflowKit",
+            targets: [
+                "ChkflowCore", "PlaybookYAML", "Playbook", "ManagementAPI", "Engine", "Results",
+                "Simulator",
+            ]
+        ),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +53,10 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results", "Engine", "Playbook"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "ChkflowCore"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["ChkflowCore", "Playbook", "ManagementAPI", "Engine", "Simulator"]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ChkflowCore"],
