@@ -1,5 +1,7 @@
 import ChkflowCore
 import Foundation
+import ManagementAPI
+import PlaybookYAML
 
 /// The command line's entry point: parses, dispatches, and turns every error into an exit code.
 public enum ChkflowMain {
@@ -39,7 +41,10 @@ public enum ChkflowMain {
             case "simulate": code = try await SimulateCommand.execute(rest)
             case "codes": code = try CodesCommand.execute(rest)
             case "version", "--version":
-                console.output("chkflow \(chkflowVersion)")
+                console.output(
+                    "chkflow \(chkflowVersion) (libyaml \(YAMLLoader.libyamlVersion), "
+                        + "\(Session.libcurlVersion))"
+                )
                 code = .success
             case "help", "--help", "-h":
                 console.output(usage)

@@ -83,6 +83,13 @@ enum RunCommand {
             }
             let runID = options.resume?.runID ?? PreparedRun.makeRunID()
             options.runID = runID
+            if plan.playbook.window != nil {
+                options.history = StepHistory.load(
+                    state: state,
+                    playbook: plan.playbook.name,
+                    excluding: runID
+                )
+            }
             options.journal = try Journal(
                 path: state.journalPath(playbook: plan.playbook.name, runID: runID)
             )

@@ -91,7 +91,9 @@ public final class Runner: Sendable {
             while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
                 while running < limit, let position = state.nextReady() {
-                    if let skipped = state.decideSkip(position) ?? refusal(state.nodes[position]) {
+                    if let skipped = state.decideSkip(position)
+                        ?? refusal(state.nodes[position], labelled: state.labelledID(position))
+                    {
                         journalStepEnd(skipped, labelled: state.labelledID(position))
                         state.finish(position, StepOutcome(result: skipped))
                         onEvent(.stepEnded(labelled(skipped, state.label)))
@@ -133,8 +135,8 @@ public final class Runner: Sendable {
     }
 
     /// A refused result when the change window has no room for the step.
-    private func refusal(_ node: Plan.Node) -> StepResult? {
-        guard let reason = windowRefusal(expecting: node.step.expect) else { return nil }
+    private func refusal(_ node: Plan.Node, labelled id: String) -> StepResult? {
+        guard let reason = windowRefusal(for: node.step, labelled: id) else { return nil }
         var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
         result.reason = reason
         return result

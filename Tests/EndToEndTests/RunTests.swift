@@ -163,6 +163,14 @@ import Testing
         #expect(outcome.stderr == message)
     }
 
+    @Test func versionNamesTheLibraries() throws {
+        let outcome = try chkflow(["--version"])
+        #expect(outcome.status == 0)
+        let pattern =
+            #/^chkflow \d+\.\d+\.\d+ \(libyaml \d+\.\d+\.\d+, libcurl/\d+\.\d+\.\d+ \S+\)\n$/#
+        #expect(outcome.stdout.wholeMatch(of: pattern) != nil, "\(outcome.stdout)")
+    }
+
     @Test func codesListsTheCatalogue() throws {
         let outcome = try chkflow(["codes", "--json"])
         #expect(outcome.status == 0)
