@@ -319,10 +319,26 @@ struct StepExecutor {
         _ outcome: inout StepOutcome
     ) async throws {
         var body: [String: JSON] = [:]
+        var secretFields: Set<String> = []
         for field in request.fields {
-            body[field.name] = try evaluate(field.value, "'\(field.name)'").json
+            let value = try evaluate(field.value, "'\(field.name)'")
+            body[field.name] = value.json
+            if value.isSecret { secretFields.insert(field.name) }
         }
-        let problems = ExportRules.problems(body: body, verifying: verifying)
+        // A value built from a secret never appears in a message, even a wrong one.
+        var problems = body.keys.sorted().compactMap { name -> String? in
+            guard let problem = ExportRules.problem(field: name, value: body[name] ?? .null) else {
+                return nil
+            }
+            return secretFields.contains(name)
+                ? "'\(name)' is not valid (its value is built from a secret and not shown)"
+                : problem
+        }
+        problems += ExportRules.ruleProblems(
+            known: body,
+            present: Set(body.keys),
+            verifying: verifying
+        )
         guard problems.isEmpty else {
             throw StepFailure(reason: "not sent: " + problems.joined(separator: "; "))
         }
@@ -380,6 +396,18 @@ struct StepExecutor {
         }
     }
 
+    /// A reply without the session ids some commands return (login-to-domain, for one): the
+    /// session id is a secret and outputs reach the journal.
+    static func withoutSessionIDs(_ reply: JSON) -> JSON {
+        switch reply {
+        case .object(var members):
+            members["sid"] = nil
+            return .object(members.mapValues(withoutSessionIDs))
+        case .array(let items): return .array(items.map(withoutSessionIDs))
+        default: return reply
+        }
+    }
+
     static func detailText(_ task: TaskInfo) -> String {
         let messages = (task.details.arrayValue ?? []).compactMap { detail -> String? in
             detail["fault-message"]?.stringValue ?? detail["statusDescription"]?.stringValue
@@ -399,7 +427,7 @@ struct StepExecutor {
         let reply = try await attempting(&outcome, command: call.command) {
             try await session.call(call.command, body.json)
         }
-        outcome.result.outputs["response"] = reply
+        outcome.result.outputs["response"] = Self.withoutSessionIDs(reply)
         if let taskID = reply["task-id"]?.stringValue {
             await runner.registry.know(taskID: taskID)
             outcome.result.taskID = taskID
@@ -419,7 +447,15 @@ struct StepExecutor {
 
     private func performAssert(_ assertion: Assertion) throws {
         guard try !evaluate(assertion.condition, "'that'").json.isTruthy else { return }
-        let message = try assertion.message.map { try evaluate($0, "'message'").json.interpolated }
-        throw StepFailure(reason: message ?? "the assertion is false")
+        guard let template = assertion.message else {
+            throw StepFailure(reason: "the assertion is false")
+        }
+        let message = try evaluate(template, "'message'")
+        guard !message.isSecret else {
+            throw StepFailure(
+                reason: "the assertion is false (its message is built from a secret and not shown)"
+            )
+        }
+        throw StepFailure(reason: message.json.interpolated)
     }
 }
