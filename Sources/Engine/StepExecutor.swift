@@ -108,12 +108,18 @@ struct StepExecutor {
         }
         outcome.result.ended = Runner.now()
         if outcome.result.attempts.isEmpty, step.usesSession || step.kindName == "login" {
+            var error = outcome.result.error
+            if error == nil, outcome.result.status != .succeeded {
+                error = ErrorSummary(
+                    message: outcome.result.reason ?? outcome.result.status.rawValue
+                )
+            }
             outcome.result.attempts = [
                 Attempt(
                     number: 1,
                     started: outcome.result.started ?? 0,
                     ended: outcome.result.ended ?? 0,
-                    error: outcome.result.error
+                    error: error
                 )
             ]
         }
@@ -170,14 +176,21 @@ struct StepExecutor {
         command: String,
         _ request: () async throws -> JSON
     ) async throws -> JSON {
+        // A verification runs export-management but starts nothing that matters twice.
+        let commandClass = command == "login" ? .idempotent : step.commandClass
         let policy = ErrorPolicy(
             step: step,
             defaults: context.playbook.defaults,
-            commandClass: step.commandClass
+            commandClass: commandClass
         )
         let first = Runner.now()
         var number = 1
-        let onceOnly = CommandClass.of(command: command) == .onceOnly
+        let onceOnly = commandClass == .onceOnly
+        if onceOnly, let taskID = runner.options.resume?.recordedTask(labelled: displayID) {
+            await runner.registry.know(taskID: taskID)
+            outcome.result.reason = "re-attached to task \(taskID), started before the interruption"
+            return ["task-id": .string(taskID)]
+        }
         if onceOnly, runner.options.resume?.pendingIntent(labelled: displayID) == command {
             return try await recoverInterruptedSend(command, &outcome)
         }
@@ -203,6 +216,10 @@ struct StepExecutor {
                 )
                 return reply
             } catch let error as APIError {
+                if onceOnly, error.kind == .server {
+                    // The server answered with an error: it started nothing.
+                    runner.journal(["record": "not-started", "step": .string(displayID)])
+                }
                 let summary = ErrorSummary(error)
                 var attempt = Attempt(
                     number: number,
@@ -345,7 +362,14 @@ struct StepExecutor {
         if verifying { body["pre-export-verification-only"] = true }
         let session = try requireConnection()
         let server = serverName
-        if !verifying { try await runner.exportSlots.acquire(server: server, connection: session) }
+        if !verifying {
+            try await runner.exportSlots.acquire(server: server, connection: session)
+            // Waiting for a slot took time: the window may have no room left now.
+            if let refusal = runner.windowRefusal(for: step, labelled: displayID) {
+                await runner.exportSlots.abandon(server: server)
+                throw StepFailure(status: .refused, reason: refusal)
+            }
+        }
         let reply: JSON
         do {
             reply = try await attempting(&outcome, command: "export-management") {

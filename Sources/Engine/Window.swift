@@ -10,7 +10,22 @@ extension Runner {
 
     /// Why a step may not start now, or nil: its `expect`, or else the 95th percentile of its
     /// durations in earlier runs, would take it past the window.
+    ///
+    /// Only steps that start work on the server are judged (an export, a verification, a call
+    /// that is not read-only); once the window's last moment has passed, they are refused even
+    /// with nothing expected of them. Waits, logins, logouts and assertions always run.
     func windowRefusal(for step: Step, labelled id: String) -> String? {
+        switch step.kind {
+        case .export, .verify: break
+        case .call where step.commandClass != .readOnly: break
+        default: return nil
+        }
+        if let deadline = windowDeadline, options.wallClock() >= deadline,
+            let window = plan.playbook.window
+        {
+            return "refused: the change window left no room (it closes at \(window.closesText) "
+                + "and keeps \(DurationText.format(window.reserve)) in reserve)"
+        }
         if let expect = step.expect { return windowRefusal(expecting: expect, basis: "") }
         guard let learned = options.history.percentile95(of: id) else { return nil }
         let runs = learned.runs == 1 ? "1 earlier run" : "\(learned.runs) earlier runs"
