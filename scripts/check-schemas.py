@@ -65,6 +65,21 @@ def _report_breakages(report: dict) -> list:
     return broken
 
 
+def _event_breakages(event: dict) -> list:
+    import copy
+
+    broken = []
+    for what, change in [
+        ("unknown type", lambda e: e.update(type="step-paused")),
+        ("no run-id", lambda e: e.pop("run-id")),
+        ("unknown member", lambda e: e.update(sid="abc")),
+    ]:
+        document = copy.deepcopy(event)
+        change(document)
+        broken.append((what, document))
+    return broken
+
+
 def _drop_attempt_error(report: dict) -> None:
     attempt = report["steps"][0]["attempts"][0]
     attempt["outcome"] = "failed"
@@ -91,14 +106,26 @@ def _refuses(validator, breakages, where: str) -> int:
 
 def check_result_samples() -> int:
     """Validates the report and event samples; returns the number of problems."""
-    validators = {}
-    for name in ("report",):
+    import referencing
+
+    schemas = {}
+    for name in ("report", "events"):
         with open(f"schemas/{name}.schema.json", encoding="utf-8") as handle:
-            schema = json.load(handle)
-        jsonschema.Draft202012Validator.check_schema(schema)
-        validators[name] = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+            schemas[name] = json.load(handle)
+        jsonschema.Draft202012Validator.check_schema(schemas[name])
+    # events.schema.json refers to report.schema.json by its $id: resolve it locally, never
+    # over the network.
+    registry = referencing.Registry().with_resources(
+        (schema["$id"], referencing.Resource.from_contents(schema)) for schema in schemas.values()
+    )
+    validators = {
+        name: jsonschema.Draft202012Validator(
+            schema,
+            registry=registry,
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
         )
+        for name, schema in schemas.items()
+    }
     problems = 0
     reports = sorted(glob.glob(f"{RESULT_SAMPLES}/report-*.json"))
     for path in reports:
@@ -106,11 +133,20 @@ def check_result_samples() -> int:
             report = json.load(handle)
         problems += _validate(validators["report"], report, path)
         problems += _refuses(validators["report"], _report_breakages(report), path)
-    if not reports:
-        print(f"no report samples in {RESULT_SAMPLES}", file=sys.stderr)
+    lines = 0
+    for path in sorted(glob.glob(f"{RESULT_SAMPLES}/events-*.ndjson")):
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                event = json.loads(line)
+                where = f"{path}:{number}"
+                problems += _validate(validators["events"], event, where)
+                problems += _refuses(validators["events"], _event_breakages(event), where)
+                lines += 1
+    if not reports or not lines:
+        print(f"no report or event samples in {RESULT_SAMPLES}", file=sys.stderr)
         problems += 1
     if problems == 0:
-        print(f"schema: {len(reports)} report samples valid")
+        print(f"schema: {len(reports)} report samples valid, {lines} event lines valid")
     else:
         print(f"schema: {problems} problems in the result samples")
     return problems

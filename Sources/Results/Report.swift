@@ -146,7 +146,7 @@ extension Report {
         return .object(members)
     }
 
-    private static func error(_ error: ErrorSummary) -> JSON {
+    static func error(_ error: ErrorSummary) -> JSON {
         var members: [String: JSON] = ["message": .string(error.message)]
         if let code = error.code { members["code"] = .string(code) }
         if let status = error.httpStatus { members["http-status"] = .int(Int64(status)) }
@@ -192,7 +192,7 @@ extension Report {
         }
     }
 
-    private static func counts(_ statuses: [StepStatus]) -> JSON {
+    static func counts(_ statuses: [StepStatus]) -> JSON {
         var result: [String: JSON] = [:]
         for status in Self.statuses {
             result[status.rawValue] = .int(Int64(statuses.filter { $0 == status }.count))
