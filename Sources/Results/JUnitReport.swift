@@ -87,7 +87,10 @@ public enum JUnitReport {
         case .skipped:
             return ["<skipped" + attributes([("message", reason)]) + "/>"]
         case .ignored:
-            return ["<system-out>" + escaped("ignored: " + reason, quotes: false) + "</system-out>"]
+            return [
+                "<system-out>" + Markup.escaped("ignored: " + reason, quotes: false)
+                    + "</system-out>"
+            ]
         case .cancelled:
             return [
                 "<error" + attributes([("message", reason), ("type", "cancelled")]) + "/>"
@@ -97,7 +100,7 @@ public enum JUnitReport {
             let message = step.error.map { ($0.code.map { "\($0): " } ?? "") + $0.message }
             let open =
                 "<failure" + attributes([("message", message ?? reason), ("type", type)]) + ">"
-            return [open + escaped(details(step), quotes: false) + "</failure>"]
+            return [open + Markup.escaped(details(step), quotes: false) + "</failure>"]
         }
     }
 
@@ -149,30 +152,6 @@ public enum JUnitReport {
     }
 
     private static func attributes(_ pairs: [(String, String)]) -> String {
-        pairs.map { " \($0.0)=\"\(escaped($0.1, quotes: true))\"" }.joined()
-    }
-
-    /// Text made safe for XML 1.0: markup characters as entities, line breaks in attributes as
-    /// character references (so parsers keep them), and characters XML cannot carry at all
-    /// (most control characters) as U+FFFD.
-    static func escaped(_ text: String, quotes: Bool) -> String {
-        var output = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"" where quotes: output += "&quot;"
-            case "'" where quotes: output += "&apos;"
-            case "\n" where quotes: output += "&#10;"
-            case "\r": output += "&#13;"
-            case "\t" where quotes: output += "&#9;"
-            case "\n", "\t": output.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF:
-                output += "\u{FFFD}"
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output
+        pairs.map { " \($0.0)=\"\(Markup.escaped($0.1, quotes: true))\"" }.joined()
     }
 }

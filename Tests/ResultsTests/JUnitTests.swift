@@ -123,11 +123,11 @@ import Testing
         ("é 東京 🔥", "é 東京 🔥"),
     ])
     func attributeTextIsEscaped(text: String, expected: String) {
-        #expect(JUnitReport.escaped(text, quotes: true) == expected)
+        #expect(Markup.escaped(text, quotes: true) == expected)
     }
 
     @Test func elementTextKeepsQuotesAndLineBreaks() {
-        #expect(JUnitReport.escaped("a \"b\"\n<c>\r", quotes: false) == "a \"b\"\n&lt;c&gt;&#13;")
+        #expect(Markup.escaped("a \"b\"\n<c>\r", quotes: false) == "a \"b\"\n&lt;c&gt;&#13;")
     }
 
     @Test(
