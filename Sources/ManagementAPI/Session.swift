@@ -39,12 +39,16 @@ public actor Session {
     public nonisolated let endpoint: Endpoint
     private let userAgent: String
     let clock: any APIClock
+    /// The rate budget this session draws on, shared with the run's other sessions.
+    public nonisolated let budget: RateBudget?
     private var transport: CurlTransport?
     private var address: ServerAddress?
     private var sessionID: String?
     private var credentials: Credentials?
     private var loginOptions = LoginOptions()
     private var relogin: Task<Void, any Error>?
+    private var certificatePinned = false
+    private var pinCheck: Task<Void, any Error>?
 
     /// The API version the server reported at login, such as `2.0.1`.
     public private(set) var apiServerVersion: String?
@@ -53,17 +57,20 @@ public actor Session {
     public var isLoggedIn: Bool { sessionID != nil }
 
     public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
-        self.init(endpoint: endpoint, userAgent: userAgent, clock: SystemClock())
+        self.init(endpoint: endpoint, userAgent: userAgent, budget: nil)
     }
 
-    /// A session whose task waits sleep on the given clock (tests use a manual one).
+    /// A session that paces its requests and logins by a budget shared with other sessions,
+    /// and whose task waits sleep on the given clock (tests pass one they control).
     public init(
         endpoint: Endpoint,
         userAgent: String = Session.defaultUserAgent,
-        clock: any APIClock
+        budget: RateBudget?,
+        clock: any APIClock = SystemClock()
     ) {
         self.endpoint = endpoint
         self.userAgent = userAgent
+        self.budget = budget
         self.clock = clock
     }
 
@@ -191,9 +198,11 @@ public actor Session {
             headers: headers,
             freshConnection: Self.onceOnlyCommands.contains(command)
         )
-        statistics.calls += 1
         let reply: HTTPReply
         do {
+            try await ensureCertificatePinned(transport)
+            try await waitForBudget(command)
+            statistics.calls += 1
             reply = try await transport.post(request)
         } catch let failure as TransportFailure {
             throw APIError(
@@ -204,7 +213,47 @@ public actor Session {
             )
         }
         statistics.connections += reply.newConnections
-        return try decode(reply, command: command, sid: sid)
+        do {
+            return try decode(reply, command: command, sid: sid)
+        } catch let error as APIError where error.code == "err_too_many_requests" {
+            await budget?.recordTooManyRequests(duringLogin: Self.loginCommands.contains(command))
+            throw error
+        }
+    }
+
+    /// Commands that open a session and count against the login budget.
+    static let loginCommands: Set<String> = ["login", "login-to-domain"]
+
+    private func waitForBudget(_ command: String) async throws {
+        guard let budget else { return }
+        if Self.loginCommands.contains(command) { try await budget.acquireLogin() }
+        try await budget.acquireRequest()
+    }
+
+    /// With a fingerprint policy, checks the server's certificate once, before the first
+    /// request; calls that arrive during the check wait for it.
+    private func ensureCertificatePinned(_ transport: CurlTransport) async throws {
+        guard case .fingerprint = endpoint.tls, !certificatePinned, let address, address.isHTTPS
+        else { return }
+        guard let pin = pin else {
+            throw TransportFailure(
+                kind: .usage,
+                message: CertificatePin.formatMessage,
+                requestMayHaveReachedServer: false
+            )
+        }
+        if let pinCheck { return try await pinCheck.value }
+        let check = Task { try await transport.verify(pin, url: address.base + "/") }
+        pinCheck = check
+        defer { pinCheck = nil }
+        try await check.value
+        certificatePinned = true
+        statistics.connections += 1
+    }
+
+    private var pin: CertificatePin? {
+        guard case .fingerprint(let text) = endpoint.tls else { return nil }
+        return CertificatePin(text)
     }
 
     private func decode(_ reply: HTTPReply, command: String, sid: String?) throws -> JSON {
