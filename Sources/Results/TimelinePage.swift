@@ -139,19 +139,24 @@ enum TimelineSummary {
 
     private static func totals(_ totals: JSON?) -> String {
         guard let totals else { return "?" }
-        var parts: [String] = []
+        var statuses: [String] = []
         let counts = totals["steps"]?.objectValue ?? [:]
         for (status, _) in TimelinePage.colours {
             if let count = counts[status]?.intValue, count > 0 {
-                parts.append("\(count) \(status)")
+                statuses.append("\(count) \(status)")
             }
         }
-        if let calls = totals["api-calls"]?.intValue { parts.append("\(calls) API calls") }
-        if let logins = totals["logins"]?.intValue { parts.append("\(logins) logins") }
+        var costs: [String] = []
+        if let calls = totals["api-calls"]?.intValue { costs.append(counted(calls, "API call")) }
+        if let logins = totals["logins"]?.intValue { costs.append(counted(logins, "login")) }
         if let waiting = totals["waiting-seconds"]?.doubleValue {
-            parts.append("\(Ticks.label(waiting)) waiting for tasks")
+            costs.append("\(Ticks.label(waiting)) waiting for tasks")
         }
-        return parts.joined(separator: ", ")
+        return "steps: " + statuses.joined(separator: ", ") + "; " + costs.joined(separator: ", ")
+    }
+
+    private static func counted(_ count: Int64, _ noun: String) -> String {
+        "\(count) \(noun)" + (count == 1 ? "" : "s")
     }
 }
 
@@ -167,9 +172,10 @@ enum Ticks {
         steps.first { span / $0 <= count } ?? (span / count / 86400).rounded(.up) * 86400
     }
 
-    /// `0s`, `0.5s`, `45s`, `1m30s`, `2h5m`.
+    /// `0s`, `4ms`, `0.5s`, `45s`, `1m30s`, `2h5m`.
     static func label(_ seconds: Double) -> String {
         let value = max(0, seconds)
+        if value > 0, value < 0.095 { return "\(Int((value * 1000).rounded()))ms" }
         if value < 60 {
             let tenths = (value * 10).rounded() / 10
             return tenths == tenths.rounded() ? "\(Int(tenths))s" : "\(tenths)s"

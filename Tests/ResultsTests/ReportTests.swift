@@ -257,7 +257,7 @@ import Testing
     func everySampleValidatesAgainstTheSchemaWithARealValidator() throws {
         let outcome = try runProgram(Repository.python ?? "", ["-c", checkResultSamples])
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.hasPrefix("schema: 3 report samples valid"))
+        #expect(outcome.stdout.hasPrefix("schema: 4 report samples valid"))
     }
 
     /// Runs only the result-sample check of scripts/check-schemas.py.

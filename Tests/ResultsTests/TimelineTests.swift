@@ -115,6 +115,24 @@ import Testing
         #expect(html.contains("<h1>chkflow run: smc-export</h1>"))
     }
 
+    @Test func aLoopFromTheSimulatorDrawsEachItemUnderItsLoop() throws {
+        let text = try String(
+            contentsOfFile: Repository.sample("report-loop-simulator.json"),
+            encoding: .utf8
+        )
+        let html = TimelinePage.html(report: try JSON.parse(text))
+        let rows = html.matches(of: /<g class="row" data-step="([^"]*)">/).map { String($0.1) }
+        var expected = ["login", "each"]
+        for (index, version) in ["R81.20", "R82", "R80"].enumerated() {
+            expected.append("each[\(index)] \(version)")
+            expected += ["known", "verify", "verified"].map { "each[\(index)].\($0)" }
+        }
+        #expect(rows == expected + ["sessions", "logout"])
+        #expect(html.matches(of: /<rect class="progress"/).count == 3)
+        #expect(html.contains("R80 is not a supported target"))
+        try expectSample(html, "timeline-loop-simulator.html")
+    }
+
     @Test func anEmptyOrForeignDocumentStillGivesAPage() {
         for document in [JSON.object([:]), ["steps": [["id": 3, "started": "yesterday"]]], "x"] {
             let html = TimelinePage.html(report: document)
@@ -124,7 +142,8 @@ import Testing
     }
 
     static let durations: [(Double, String)] = [
-        (0, "0s"), (0.25, "0.3s"), (12, "12s"), (59.96, "60s"), (60, "1m"), (90, "1m30s"),
+        (0, "0s"), (0.004, "4ms"), (0.25, "0.3s"), (12, "12s"), (59.96, "60s"), (60, "1m"),
+        (90, "1m30s"),
         (3600, "1h"), (12310, "3h25m"),
     ]
 
