@@ -31,8 +31,19 @@ public enum Report {
         .succeeded, .failed, .skipped, .refused, .timedOut, .cancelled, .ignored,
     ]
 
-    /// The report as a JSON value; `window` is the playbook's change window, if it has one.
-    public static func json(_ run: RunResult, exitCode: Int, window: ReportWindow? = nil) -> JSON {
+    /// The report as a JSON value.
+    ///
+    /// - Parameters:
+    ///   - run: the engine's result.
+    ///   - exitCode: the status the process exits with.
+    ///   - window: the playbook's change window, if it has one.
+    ///   - chkflowVersion: the version of the program that ran the playbook.
+    public static func json(
+        _ run: RunResult,
+        exitCode: Int,
+        window: ReportWindow? = nil,
+        chkflowVersion: String? = nil
+    ) -> JSON {
         var members: [String: JSON] = [
             "chkflow-report": .int(Int64(formatVersion)),
             "run-id": .string(run.runID),
@@ -49,6 +60,7 @@ public enum Report {
             "steps": .array(run.steps.map(step)),
             "totals": totals(run),
         ]
+        if let chkflowVersion { members["chkflow-version"] = .string(chkflowVersion) }
         if let window {
             members["window"] = [
                 "closes": time(window.closes), "reserve-seconds": seconds(window.reserve),

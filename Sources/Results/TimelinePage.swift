@@ -126,6 +126,9 @@ enum TimelineSummary {
             entries.append(("window", "closes \(closes); steps must end by \(latest)"))
         }
         entries.append(("totals", totals(report["totals"])))
+        if let version = report["chkflow-version"]?.stringValue {
+            entries.append(("chkflow", version))
+        }
         let items = entries.map {
             "<dt>\(TimelinePage.text($0.0))</dt><dd>\(TimelinePage.text($0.1))</dd>"
         }

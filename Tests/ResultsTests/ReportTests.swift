@@ -245,6 +245,12 @@ import Testing
         #expect(Report.json(SampleRuns.tiny, exitCode: 0)["window"] == nil)
     }
 
+    @Test func theVersionOfChkflowIsRecordedWhenGiven() {
+        let json = Report.json(SampleRuns.tiny, exitCode: 0, chkflowVersion: "0.4.0")
+        #expect(json["chkflow-version"] == "0.4.0")
+        #expect(Report.json(SampleRuns.tiny, exitCode: 0)["chkflow-version"] == nil)
+    }
+
     @Test func theSamplesAreWhatTheReportGives() throws {
         try expectSample(
             Report.json(SampleRuns.tiny, exitCode: 0).prettyPrinted() + "\n",
@@ -273,7 +279,8 @@ import Testing
         Report.json(
             SampleRuns.everyStatus,
             exitCode: 1,
-            window: ReportWindow(closes: SampleRuns.at(3 * 3600), reserve: 1800)
+            window: ReportWindow(closes: SampleRuns.at(3 * 3600), reserve: 1800),
+            chkflowVersion: "0.4.0"
         )
     }
 }
