@@ -38,6 +38,7 @@ public enum Report {
     ///   - exitCode: the status the process exits with.
     ///   - window: the playbook's change window, if it has one.
     ///   - chkflowVersion: the version of the program that ran the playbook.
+    /// - Returns: the report, ready for `prettyPrinted()`.
     public static func json(
         _ run: RunResult,
         exitCode: Int,
