@@ -218,6 +218,18 @@ import Testing
         #expect(writer.failure?.description == "cannot write \(path): Bad file descriptor")
     }
 
+    /// With SIGPIPE ignored (as the command line must, so that `--events - | head` cannot end a
+    /// run before its logout), a reader that went away is a failure, not the end of the process.
+    @Test func aReaderThatGoesAwayStopsTheStreamOnly() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let (reader, writerEnd) = try Self.pipe()
+        close(reader)
+        defer { close(writerEnd) }
+        let writer = EventWriter(descriptor: writerEnd, clock: { 0 })
+        writer.write(.notice("nobody reads this", at: 0))
+        #expect(writer.failure?.description == "cannot write standard output: Broken pipe")
+    }
+
     @Test func aFileThatCannotBeOpenedIsRefused() {
         #expect(throws: FileWriteError.self) { try EventWriter(path: "/nonexistent/e.ndjson") }
         do {
