@@ -51,7 +51,11 @@ let package = Package(
         .testTarget(name: "PlaybookTests", dependencies: ["Playbook", "PlaybookYAML"]),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results", "Engine", "Playbook"]),
+        .testTarget(
+            name: "ResultsTests",
+            dependencies: ["Results", "Engine", "Playbook"],
+            exclude: ["Samples"]
+        ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "ChkflowCore"]),
         .testTarget(
             name: "ReliabilityTests",
