@@ -11,8 +11,10 @@ public final class Runner: Sendable {
     let onEvent: @Sendable (EngineEvent) -> Void
     let registry = SessionRegistry()
     let exportSlots: ExportSlots
-    /// `--max-parallel` across the whole run: items of a `for-each` share it with every other
-    /// step. A `for-each` step itself holds no slot, so its items can never wait for it.
+    /// The run-wide limit of `--max-parallel`.
+    ///
+    /// Items of a `for-each` share it with every other step. A `for-each` step itself holds no
+    /// slot, so its items can never wait for it.
     let parallel: ParallelLimit
 
     public init(
