@@ -184,12 +184,26 @@ private struct ExpressionParser {
     mutating func parseNumber() throws(ExpressionSyntaxError) -> JSON {
         let start = index
         if current == "-" { index += 1 }
-        while let character = current, character.isNumber || character == "." { index += 1 }
+        skipDigits(allowingPoint: true)
+        // An exponent, as in 1e3 or 2.5E-4, the form numbers are printed in when they are large.
+        if current == "e" || current == "E" {
+            index += 1
+            if current == "-" || current == "+" { index += 1 }
+            skipDigits(allowingPoint: false)
+        }
         let text = String(characters[start..<index])
         if let whole = Int64(text) { return .int(whole) }
-        if let number = Double(text) { return .double(number) }
+        if let number = Double(text), number.isFinite { return .double(number) }
         index = start
         throw fail("invalid number '\(text)'")
+    }
+
+    private mutating func skipDigits(allowingPoint: Bool) {
+        while let character = current, character.isASCII,
+            character.isNumber || (allowingPoint && character == ".")
+        {
+            index += 1
+        }
     }
 
     mutating func parseIdentifier() -> String {

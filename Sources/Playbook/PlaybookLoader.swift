@@ -35,14 +35,13 @@ public enum PlaybookLoader {
         }
         var decoder = PlaybookDecoder(file: file)
         let decoded = decoder.decodePlaybook(root, sha256: SHA256.hex(bytes))
-        guard let playbook = decoded, decoder.diagnostics.isEmpty else {
-            throw .invalid(PlaybookError(decoder.diagnostics))
-        }
-        var planner = Planner(playbook: playbook)
+        guard let playbook = decoded else { throw .invalid(PlaybookError(decoder.diagnostics)) }
+        // The graph is checked even when decoding found problems, so that one run of
+        // `chkflow validate` reports them all.
+        var planner = Planner(playbook: playbook, gaps: decoder.gaps)
         let plan = planner.plan()
-        guard planner.diagnostics.isEmpty else {
-            throw .invalid(PlaybookError(planner.diagnostics))
-        }
+        let diagnostics = decoder.diagnostics + planner.diagnostics
+        guard diagnostics.isEmpty else { throw .invalid(PlaybookError(diagnostics)) }
         return plan
     }
 

@@ -16,6 +16,10 @@ public struct Step: Sendable {
     /// How long the step is expected to take, for the change window.
     public var expect: Double?
     public var mark: Mark
+    /// Where each of `needs` is written, in the same order.
+    var needMarks: [Mark] = []
+    /// Where `session` is written.
+    var sessionMark: Mark?
 
     public enum Kind: Sendable {
         case login(Login)
@@ -54,6 +58,8 @@ public struct Step: Sendable {
 /// A `login` step.
 public struct Login: Sendable {
     public var server: String?
+    /// Where `server` is written.
+    var serverMark: Mark?
     public var user: Template?
     public var password: Template?
     public var apiKey: Template?

@@ -1,4 +1,5 @@
 import ChkflowCore
+import PlaybookYAML
 
 /// A value from a playbook that may hold `${{ … }}` expressions, kept unevaluated until run time.
 public struct Template: Sendable, Equatable {
@@ -11,6 +12,10 @@ public struct Template: Sendable, Equatable {
     public var parts: [Part]
     /// The value when the template holds no expression at all.
     public var literal: JSON?
+    /// Where the template's text starts in its playbook, when it came from one.
+    public internal(set) var mark: Mark?
+    /// Whether the text sits on one line of the file, so an offset in it is a column offset.
+    var isOneLine = false
 
     /// A template that is a plain value with no expression.
     public init(literal: JSON) {
@@ -21,6 +26,25 @@ public struct Template: Sendable, Equatable {
     init(parts: [Part]) {
         self.parts = parts
         self.literal = nil
+    }
+
+    /// Two templates are equal when they say the same thing, wherever they were written.
+    public static func == (lhs: Template, rhs: Template) -> Bool {
+        lhs.parts == rhs.parts && lhs.literal == rhs.literal
+    }
+
+    /// Where the expression at `index` (counted among the expressions only) starts: its `${{`
+    /// when the template is one line of the file, else the template's start.
+    func mark(ofExpression index: Int) -> Mark? {
+        guard let mark else { return nil }
+        var seen = 0
+        for case .expression(_, let offset) in parts {
+            if seen == index {
+                return isOneLine ? Mark(line: mark.line, column: mark.column + offset) : mark
+            }
+            seen += 1
+        }
+        return mark
     }
 
     /// Every expression in the template.
