@@ -118,7 +118,13 @@ extension PlaybookDecoder {
     mutating func condition(_ node: Node, _ key: String) -> Template? {
         guard let template = template(node, "'\(key)'") else { return nil }
         switch template.literal {
-        case nil, .bool?:
+        case nil:
+            guard template.soleExpression == nil else { return template }
+            report(
+                node,
+                "'\(key)' mixes text with expressions, which makes text that is always true; put the whole condition inside one ${{ }}"
+            )
+        case .bool?:
             return template
         case .string(let text)?:
             report(

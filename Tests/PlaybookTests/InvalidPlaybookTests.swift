@@ -183,6 +183,12 @@ import Testing
                 "12:9: 'if' is plain text, which is always true; write it as an expression: ${{ failure() }}"
             ]
         ),
+        (
+            "step-condition-mixed-text",
+            [
+                "12:9: 'if' mixes text with expressions, which makes text that is always true; put the whole condition inside one ${{ }}"
+            ]
+        ),
         ("step-condition-number", ["12:11: 'when' must be true, false or an expression, not 1"]),
         (
             "step-bad-timeout",
