@@ -33,9 +33,7 @@ extension Expression: CustomStringConvertible {
     private static func describe(_ component: PathComponent) -> String {
         switch component {
         case .member(let name):
-            if !name.isEmpty,
-                name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
-            {
+            if NameScalars.isName(name) {
                 "." + name
             } else {
                 "['" + name.map { $0 == "'" ? "''" : String($0) }.joined() + "']"

@@ -10,15 +10,27 @@ struct Planner {
     /// What the decoder could not read; references to it are not reported again.
     let gaps: DecodingGaps
     var diagnostics: [Diagnostic] = []
-    /// Every step at any depth by id, and the for-each step around it (nil at the top).
-    let stepsByID: [String: (step: Step, loop: String?)]
+    /// The kind of every step at any depth by id, and the for-each step around it.
+    ///
+    /// The loop is nil at the top. Kinds, not whole steps, keep the index small on large
+    /// playbooks.
+    let stepsByID: [String: (kind: String, loop: String?)]
 
     /// What the steps being planned can see around them.
     struct Scope {
         /// Ids of the steps in this graph.
         var ids: Set<String>
-        /// Ids of steps in enclosing graphs, by the depth they live at.
-        var outerIDs: Set<String> = []
+        /// Ids of the steps of each enclosing graph, outermost first.
+        ///
+        /// Kept as a list of the graphs' own sets, not merged, so a nested graph costs nothing
+        /// to enter.
+        var outerGraphs: [Set<String>] = []
+
+        /// Whether a step of an enclosing graph has this id.
+        func isOuter(_ id: String) -> Bool { outerGraphs.contains { $0.contains(id) } }
+
+        /// Every id visible here, for suggestions.
+        var visibleIDs: [String] { outerGraphs.reduce(ids) { $0.union($1) }.sorted() }
         /// Login steps visible here: this graph's and the enclosing ones'.
         var loginIDs: [String]
         /// Names of loop variables in scope.
@@ -28,10 +40,10 @@ struct Planner {
     init(playbook: Playbook, gaps: DecodingGaps = DecodingGaps()) {
         self.playbook = playbook
         self.gaps = gaps
-        var index: [String: (step: Step, loop: String?)] = [:]
+        var index: [String: (kind: String, loop: String?)] = [:]
         func visit(_ steps: [Step], loop: String?) {
             for step in steps where index[step.id] == nil {
-                index[step.id] = (step, loop)
+                index[step.id] = (step.kindName, loop)
                 if case .forEach(let inner) = step.kind { visit(inner.steps, loop: step.id) }
             }
         }
@@ -57,17 +69,18 @@ struct Planner {
     /// Plans one graph; returns its nodes in order and the outer steps it reads.
     private mutating func planGraph(_ steps: [Step], scope: Scope) -> ([Plan.Node], Set<String>) {
         var nodes: [Plan.Node] = []
+        nodes.reserveCapacity(steps.count)
         var outerReads: Set<String> = []
         for step in steps {
             var node = planNode(step, scope: scope, outerReads: &outerReads)
             if case .forEach(let loop) = step.kind {
-                var inner = Scope(
+                // Ids are unique in the whole playbook, so no inner id hides an outer one.
+                let inner = Scope(
                     ids: Set(loop.steps.map(\.id)),
-                    outerIDs: scope.outerIDs.union(scope.ids),
+                    outerGraphs: scope.outerGraphs + [scope.ids],
                     loginIDs: scope.loginIDs + Self.loginIDs(loop.steps),
                     loopVariables: scope.loopVariables.union([loop.variable])
                 )
-                inner.outerIDs.subtract(inner.ids)
                 let (children, reads) = planGraph(loop.steps, scope: inner)
                 node.children = children
                 for read in reads {
@@ -87,7 +100,8 @@ struct Planner {
         for index in nodes.indices {
             nodes[index].dependencies = nodes[index].reasons.keys.sorted()
         }
-        return (ordered(nodes), outerReads)
+        order(&nodes)
+        return (nodes, outerReads)
     }
 
     private mutating func planNode(
@@ -102,7 +116,7 @@ struct Planner {
         for (index, need) in step.needs.enumerated() {
             if scope.ids.contains(need), need != step.id {
                 reasons[need] = "needs"
-            } else if scope.outerIDs.contains(need) {
+            } else if scope.isOuter(need) {
                 outerReads.insert(need)
             } else if need == step.id || !gaps.lost("steps", need) {
                 let mark = index < step.needMarks.count ? step.needMarks[index] : step.mark
@@ -162,29 +176,31 @@ struct Planner {
     }
 
     private func unknownSessionMessage(_ session: String, _ step: Step) -> String {
-        guard let other = stepsByID[session]?.step else {
+        guard let kind = stepsByID[session]?.kind else {
             return "step '\(step.id)' uses session '\(session)', but there is no step '\(session)'"
         }
-        if case .login = other.kind {
+        if kind == "login" {
             return
                 "step '\(step.id)' uses session '\(session)', which it cannot see: that login runs inside a for-each step"
         }
         return
-            "step '\(step.id)' uses session '\(session)', but '\(session)' is \(Self.article(other.kindName)) \(other.kindName) step, not a login step"
+            "step '\(step.id)' uses session '\(session)', but '\(session)' is \(Self.article(kind)) \(kind) step, not a login step"
     }
 
     /// A logout waits for every other step of its session in the same graph.
     private func addLogoutEdges(_ nodes: inout [Plan.Node]) {
-        for index in nodes.indices {
-            guard case .logout = nodes[index].step.kind, let session = nodes[index].session else {
-                continue
+        let logouts = nodes.indices.filter {
+            if case .logout = nodes[$0].step.kind { nodes[$0].session != nil } else { false }
+        }
+        for index in logouts {
+            guard let session = nodes[index].session else { continue }
+            // The users are found first, so the nodes are not copied while one of them changes.
+            let users = nodes.indices.filter { other in
+                if case .logout = nodes[other].step.kind { return false }
+                return nodes[other].usesSession(session)
             }
-            for other in nodes
-            where other.step.id != nodes[index].step.id && other.usesSession(session) {
-                if case .logout = other.step.kind { continue }
-                if nodes[index].reasons[other.step.id] == nil {
-                    nodes[index].reasons[other.step.id] = "session"
-                }
+            for other in users where nodes[index].reasons[nodes[other].step.id] == nil {
+                nodes[index].reasons[nodes[other].step.id] = "session"
             }
         }
     }
@@ -347,21 +363,22 @@ struct Planner {
             report(mark, "step '\(step.id)' reads its own outputs; use an earlier step")
             return nil
         }
-        guard scope.ids.contains(target) || scope.outerIDs.contains(target),
-            let other = stepsByID[target]?.step
+        guard scope.ids.contains(target) || scope.isOuter(target),
+            let kind = stepsByID[target]?.kind
         else {
             if !gaps.lost("steps", target) {
                 report(mark, unknownStepMessage(target, in: step, scope: scope, what: "reads"))
             }
             return nil
         }
+        let outputs = Step.outputNames(ofKind: kind)
         if components.count > 1, case .member(let output) = components[1],
-            !other.outputNames.contains(output)
+            !outputs.contains(output)
         {
-            let list = other.outputNames.joined(separator: ", ")
+            let list = outputs.joined(separator: ", ")
             report(
                 mark,
-                "step '\(step.id)' reads 'steps.\(target).\(output)', but a \(other.kindName) step has no output '\(output)' (it has \(list))"
+                "step '\(step.id)' reads 'steps.\(target).\(output)', but a \(kind) step has no output '\(output)' (it has \(list))"
             )
         }
         return target
@@ -381,7 +398,7 @@ struct Planner {
                 "step '\(step.id)' \(what) step '\(name)', which runs inside the for-each step '\(loop)' and cannot be seen from outside it"
         }
         var message = "step '\(step.id)' \(what) step '\(name)', which does not exist"
-        let candidates = scope.ids.union(scope.outerIDs).sorted()
+        let candidates = scope.visibleIDs
         if let close = suggestion(for: name, among: candidates) {
             message += "; did you mean '\(close)'?"
         }
@@ -390,7 +407,7 @@ struct Planner {
 
     /// A topological order that keeps the file's order among independent steps (Kahn's
     /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
-    private mutating func ordered(_ nodes: [Plan.Node]) -> [Plan.Node] {
+    private mutating func order(_ nodes: inout [Plan.Node]) {
         let position = Dictionary(
             nodes.enumerated().map { ($1.step.id, $0) },
             uniquingKeysWith: { first, _ in first }
@@ -407,22 +424,40 @@ struct Planner {
             }
         }
         var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
-        var result: [Plan.Node] = []
-        result.reserveCapacity(nodes.count)
+        var order: [Int] = []
+        order.reserveCapacity(nodes.count)
         while let next = ready.pop() {
-            result.append(nodes[next])
+            order.append(next)
             for dependent in dependents[next] {
                 waiting[dependent] -= 1
                 if waiting[dependent] == 0 { ready.push(dependent) }
             }
         }
-        if result.count < nodes.count {
-            let placed = Set(result.map(\.step.id))
-            let remaining = nodes.filter { !placed.contains($0.step.id) }
-            reportCycle(remaining)
-            return result + remaining
+        if order.count < nodes.count {
+            let remaining = nodes.indices.filter { waiting[$0] > 0 }
+            reportCycle(remaining.map { nodes[$0] })
+            order += remaining
         }
-        return result
+        Self.permute(&nodes, into: order)
+    }
+
+    /// Puts `nodes[order[k]]` at position k, in place, so a large graph is not held twice.
+    private static func permute(_ nodes: inout [Plan.Node], into order: [Int]) {
+        var placed = [Bool](repeating: false, count: order.count)
+        for start in order.indices where !placed[start] {
+            let first = nodes[start]
+            var target = start
+            while true {
+                placed[target] = true
+                let source = order[target]
+                if source == start {
+                    nodes[target] = first
+                    break
+                }
+                nodes[target] = nodes[source]
+                target = source
+            }
+        }
     }
 
     private mutating func reportCycle(_ remaining: [Plan.Node]) {

@@ -25,6 +25,7 @@ extension PlaybookDecoder {
             }
         }
         var steps: [Step] = []
+        steps.reserveCapacity(items.count)
         for item in items {
             guard let step = decodeStep(item) else { continue }
             if let first = stepIDs[step.id] {

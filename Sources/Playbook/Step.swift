@@ -21,7 +21,9 @@ public struct Step: Sendable {
     /// Where `session` is written.
     var sessionMark: Mark?
 
-    public enum Kind: Sendable {
+    // Indirect: the payloads differ a lot in size (a login holds eight templates), and a step is
+    // copied into the plan and indexes; boxing keeps every step small.
+    public indirect enum Kind: Sendable {
         case login(Login)
         case logout
         case verify(ExportRequest)
