@@ -48,7 +48,11 @@ let package = Package(
         .executableTarget(name: "chkflow", dependencies: ["ChkflowCLI"]),
         .testTarget(name: "ChkflowCoreTests", dependencies: ["ChkflowCore"]),
         .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML", "CYAML"]),
-        .testTarget(name: "PlaybookTests", dependencies: ["Playbook", "PlaybookYAML"]),
+        .testTarget(
+            name: "PlaybookTests",
+            dependencies: ["Playbook", "PlaybookYAML"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
         .testTarget(

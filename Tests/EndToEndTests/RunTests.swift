@@ -150,6 +150,7 @@ import Testing
         #expect(outcome.status == 65)
         #expect(
             outcome.stderr.split(separator: "\n").map(String.init) == [
+                "\(path):4:5: error: step 'login' logs in, but the playbook defines no 'servers' to log in to",
                 "\(path):6:7: error: the login of step 'login' needs 'user' and 'password', or 'api-key'",
                 "\(path):9:7: error: an export needs 'file-path' (only a pre-export verification may leave it out)",
                 "\(path):10:21: error: 'days-of-logs' must be a positive whole number of days, not -3",
