@@ -140,6 +140,25 @@ struct TransportTests {
         }
     }
 
+    @Test func callsThatMeetTheSameExpiryShareOneNewLogin() async throws {
+        let server = MiniServer()
+        try await withServer(server.reply) { responder in
+            let session = Session(endpoint: Endpoint(url: responder.url))
+            _ = try await session.login(.password(user: "admin", password: "chkflow"))
+            server.sessions.withLock { $0.removeAll() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for number in 0..<4 {
+                    group.addTask {
+                        _ = try await session.call("show-host", ["n": .int(Int64(number))])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(commands(responder).filter { $0 == "login" }.count == 2)
+            #expect(await session.statistics.logins == 2)
+        }
+    }
+
     @Test func aSecondSessionErrorInARowIsThrown() async throws {
         let server = MiniServer()
         try await withServer(server.reply) { responder in
