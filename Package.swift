@@ -34,7 +34,7 @@ let package = Package(
         ),
         .executableTarget(name: "chkflow", dependencies: ["ChkflowCLI"]),
         .testTarget(name: "ChkflowCoreTests", dependencies: ["ChkflowCore"]),
-        .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML"]),
+        .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML", "CYAML"]),
         .testTarget(name: "PlaybookTests", dependencies: ["Playbook", "PlaybookYAML"]),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),

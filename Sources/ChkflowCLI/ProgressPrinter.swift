@@ -14,7 +14,16 @@ final class ProgressPrinter: Sendable {
         switch event {
         case .stepStarted(let id, let kind, _):
             console.info("  ... \(id) (\(kind))")
-        case .stepProgress(let id, let taskID, let percent, let status):
+        case .attemptFailed(let id, let attempt, let retryAfter):
+            let code = attempt.error?.code ?? "error"
+            if let retryAfter {
+                console.info(
+                    "      \(id): \(code) on attempt \(attempt.number); retrying in \(DurationText.format(retryAfter))"
+                )
+            } else if console.verbose {
+                console.info("      \(id): \(code) on attempt \(attempt.number)")
+            }
+        case .stepProgress(let id, let taskID, let percent, let status, _):
             let changed = lastPercent.withLock { seen in
                 defer { seen[id] = percent }
                 return seen[id] != percent
@@ -24,7 +33,7 @@ final class ProgressPrinter: Sendable {
             }
         case .stepEnded(let result):
             console.info("  " + line(for: result))
-        case .notice(let text):
+        case .notice(let text, _):
             console.info("  note: \(text)")
         }
     }

@@ -10,9 +10,9 @@ enum RunCommand {
     static func execute(_ words: [String]) async throws(UsageError) -> ExitCode {
         let arguments = try Arguments(
             words,
-            valued: ["--report", "--var", "--max-parallel", "--simulator-log"],
+            valued: ["--report", "--var", "--max-parallel", "--simulator-log", "--state-dir"],
             switches: ["-q", "-v"],
-            optional: ["--simulator"]
+            optional: ["--simulator", "--resume"]
         )
         guard arguments.operands.count == 1 else {
             throw UsageError("run needs exactly one playbook")
@@ -63,12 +63,52 @@ enum RunCommand {
             }
             options.simulatorURL = simulator.baseURL
         }
+        let state = StateDirectory(
+            path: arguments.value("--state-dir")
+                ?? StateDirectory.defaultPath(environment: options.environment))
+        let lock: RunLock
+        do {
+            try state.prepare(playbook: plan.playbook.name)
+            lock = try state.lock(playbook: plan.playbook.name)
+            if arguments.has("--resume") {
+                options.resume = try resumeState(
+                    arguments.value("--resume"), state: state, plan: plan, console: console)
+            }
+            let runID = options.resume?.runID ?? PreparedRun.makeRunID()
+            options.runID = runID
+            options.journal = try Journal(
+                path: state.journalPath(playbook: plan.playbook.name, runID: runID))
+        } catch {
+            console.error("chkflow: error: \(error.message)")
+            return error.message.hasPrefix("another chkflow run") ? .busy : .cannotCreate
+        }
+        defer { withExtendedLifetime(lock) {} }
         return await run(
             plan,
             options: options,
+            state: state,
             report: arguments.value("--report"),
             console: console
         )
+    }
+
+    /// The journal of the run to resume: the one named, or the latest of the playbook.
+    private static func resumeState(
+        _ runID: String?,
+        state: StateDirectory,
+        plan: Plan,
+        console: Console
+    ) throws(JournalError) -> ResumeState {
+        let name = plan.playbook.name
+        guard let id = runID ?? state.latestRunID(playbook: name) else {
+            throw JournalError("there is no earlier run of '\(name)' in \(state.path) to resume")
+        }
+        let path = state.journalPath(playbook: name, runID: id)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw JournalError("there is no run \(id) of '\(name)' in \(state.path)")
+        }
+        console.info("chkflow: resuming run \(id)")
+        return try ResumeState.load(journal: path, playbook: plan.playbook)
     }
 
     private static func variables(_ assignments: [String]) throws(UsageError) -> [String: String] {
@@ -86,6 +126,7 @@ enum RunCommand {
     private static func run(
         _ plan: Plan,
         options: RunOptions,
+        state: StateDirectory,
         report: String?,
         console: Console
     )

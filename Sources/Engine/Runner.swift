@@ -10,6 +10,7 @@ public final class Runner: Sendable {
     let options: RunOptions
     let onEvent: @Sendable (EngineEvent) -> Void
     let registry = SessionRegistry()
+    let exportSlots: ExportSlots
 
     public init(
         plan: Plan,
@@ -19,35 +20,57 @@ public final class Runner: Sendable {
         self.plan = plan
         self.options = options
         self.onEvent = onEvent
+        self.exportSlots = ExportSlots(
+            limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
+        )
     }
 
     /// Resolves inputs and secrets; call before `run` so that bad input stops the run before any
     /// request is sent.
     public func prepare() throws(RunSetupError) -> PreparedRun {
-        PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
+        var prepared = PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
+        if let runID = options.resume?.runID ?? options.runID { prepared.runID = runID }
+        return prepared
     }
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
-        let started = Self.now()
+        let started = options.resume?.started ?? Self.now()
+        journalRunStart(prepared.runID)
         let shared = RunShared(
-            playbook: plan.playbook, values: prepared.values,
-            environment: .object(options.environment.mapValues(JSON.string)))
+            playbook: plan.playbook,
+            values: prepared.values,
+            environment: .object(options.environment.mapValues(JSON.string))
+        )
         var state = RunState(nodes: plan.nodes, shared: shared)
         await schedule(&state)
         let cleanup = await registry.logOutRemaining()
-        for id in cleanup { onEvent(.notice("logged out session '\(id)', which no logout step closed")) }
+        for id in cleanup {
+            onEvent(
+                .notice("logged out session '\(id)', which no logout step closed", at: Self.now())
+            )
+        }
         let totals = await registry.totals()
         let ordered = state.orderedResults
         let outcome: RunResult.Outcome =
             state.cancelled || Task.isCancelled
             ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
+        journal(["record": "run-ended", "outcome": .string(outcome.rawValue)])
         return RunResult(
-            runID: prepared.runID, playbookName: plan.playbook.name,
-            playbookFile: plan.playbook.file, playbookSHA256: plan.playbook.sha256,
-            started: started, ended: Self.now(), outcome: outcome, steps: ordered,
-            servers: await registry.servers(), apiCalls: totals.calls, logins: totals.logins,
-            waitingSeconds: Self.waiting(ordered), cleanupLogouts: cleanup)
+            runID: prepared.runID,
+            playbookName: plan.playbook.name,
+            playbookFile: plan.playbook.file,
+            playbookSHA256: plan.playbook.sha256,
+            started: started,
+            ended: Self.now(),
+            outcome: outcome,
+            steps: ordered,
+            servers: await registry.servers(),
+            apiCalls: totals.calls,
+            logins: totals.logins,
+            waitingSeconds: Self.waiting(ordered),
+            cleanupLogouts: cleanup
+        )
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
@@ -62,17 +85,20 @@ public final class Runner: Sendable {
     /// Runs one graph to its end: the playbook's, or one item's of a `for-each`.
     func schedule(_ state: inout RunState) async {
         let limit = max(1, options.maxParallel)
+        takeOverFromInterruptedRun(&state)
         await withTaskGroup(of: (Int, StepOutcome).self) { group in
             var running = 0
             while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
                 while running < limit, let position = state.nextReady() {
-                    if let skipped = state.decideSkip(position) {
+                    if let skipped = state.decideSkip(position) ?? refusal(state.nodes[position]) {
+                        journalStepEnd(skipped, labelled: state.labelledID(position))
                         state.finish(position, StepOutcome(result: skipped))
                         onEvent(.stepEnded(labelled(skipped, state.label)))
                         continue
                     }
                     let context = state.context(for: position)
+                    journal(["record": "step-started", "step": .string(state.labelledID(position))])
                     running += 1
                     let id = labelled(context.step.id, state.label)
                     onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
@@ -82,6 +108,7 @@ public final class Runner: Sendable {
                 }
                 guard let (position, outcome) = await group.next() else { break }
                 running -= 1
+                journalStepEnd(outcome.result, labelled: state.labelledID(position))
                 state.finish(position, outcome)
                 if let session = outcome.openedSession {
                     await registry.add(session, id: labelled(outcome.result.id, state.label))
@@ -90,6 +117,27 @@ public final class Runner: Sendable {
                 onEvent(.stepEnded(labelled(outcome.result, state.label)))
             }
         }
+    }
+
+    /// Finishes at once the steps an interrupted run already did.
+    private func takeOverFromInterruptedRun(_ state: inout RunState) {
+        guard let resume = options.resume else { return }
+        for position in state.nodes.indices {
+            let id = state.labelledID(position)
+            guard let result = resume.takeOver(state.nodes[position].step, labelled: id) else {
+                continue
+            }
+            state.finish(position, StepOutcome(result: result))
+            onEvent(.stepEnded(labelled(result, state.label)))
+        }
+    }
+
+    /// A refused result when the change window has no room for the step.
+    private func refusal(_ node: Plan.Node) -> StepResult? {
+        guard let reason = windowRefusal(expecting: node.step.expect) else { return nil }
+        var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
+        result.reason = reason
+        return result
     }
 
     private func labelled(_ id: String, _ label: String?) -> String {
@@ -103,12 +151,57 @@ public final class Runner: Sendable {
     }
 }
 
+extension Runner {
+    /// Appends a record to the journal, if the run has one; says so when it cannot.
+    @discardableResult
+    func journal(_ record: JSON) -> Bool {
+        guard let journal = options.journal else { return true }
+        var stamped = record.objectValue ?? [:]
+        stamped["time"] = .string(RFC3339.format(Self.now()))
+        do {
+            try journal.append(.object(stamped))
+            return true
+        } catch {
+            onEvent(.notice(error.message, at: Self.now()))
+            return false
+        }
+    }
+
+    func journalRunStart(_ runID: String) {
+        let playbook = plan.playbook
+        if options.resume != nil {
+            journal(["record": "resumed", "run-id": .string(runID)])
+            return
+        }
+        journal([
+            "record": "run", "chkflow-journal": 1, "run-id": .string(runID),
+            "playbook": [
+                "name": .string(playbook.name), "file": .string(playbook.file),
+                "sha256": .string(playbook.sha256),
+            ],
+        ])
+    }
+
+    func journalStepEnd(_ result: StepResult, labelled id: String) {
+        journal([
+            "record": "step-ended", "step": .string(id), "result": result.json,
+            "outputs": .object(result.outputs),
+        ])
+    }
+}
+
 /// Every session and server a run met, for the totals and the final clean-up.
 actor SessionRegistry {
-    private var sessions: [(id: String, session: Session)] = []
+    private var sessions: [(id: String, session: any Connection)] = []
     private var serverList: [ServerSummary] = []
+    private var taskIDs: Set<String> = []
 
-    func add(_ session: Session, id: String) { sessions.append((id, session)) }
+    /// Remembers a task this run started, so that adoption never picks it for another step.
+    func know(taskID: String) { taskIDs.insert(taskID) }
+
+    func knows(taskID: String) -> Bool { taskIDs.contains(taskID) }
+
+    func add(_ session: any Connection, id: String) { sessions.append((id, session)) }
 
     func add(_ server: ServerSummary) { serverList.append(server) }
 
@@ -147,7 +240,8 @@ public struct PreparedRun: Sendable {
         self.runID = Self.makeRunID()
     }
 
-    private static func makeRunID() -> String {
+    /// A new run id: the UTC time of the run, then 8 random hex digits.
+    public static func makeRunID() -> String {
         let stamp = RFC3339.format(Runner.now()).filter { $0.isNumber }.prefix(14)
         let suffix = UUID().uuidString.lowercased().prefix(8)
         return "\(stamp)-\(suffix)"

@@ -60,9 +60,13 @@ extension StepExecutor {
         loopValues[loop.variable] = item
         let label = (context.label.map { "\($0)." } ?? "") + "\(step.id)[\(position)]"
         var state = RunState(
-            nodes: context.node.children, shared: context.shared,
-            label: label, outerSteps: context.outerSteps, loopValues: loopValues,
-            sessions: context.sessions)
+            nodes: context.node.children,
+            shared: context.shared,
+            label: label,
+            outerSteps: context.outerSteps,
+            loopValues: loopValues,
+            sessions: context.sessions
+        )
         await runner.schedule(&state)
         let steps = state.orderedResults
         let status: StepStatus =
@@ -71,7 +75,12 @@ extension StepExecutor {
         return ItemResult(index: position, item: item, status: status, steps: steps)
     }
 
-    private func skippedItem(_ position: Int, _ item: JSON, _ loop: ForEach, cancelled: Bool)
+    private func skippedItem(
+        _ position: Int,
+        _ item: JSON,
+        _ loop: ForEach,
+        cancelled: Bool
+    )
         -> ItemResult
     {
         let reason =
@@ -80,11 +89,18 @@ extension StepExecutor {
             : "an earlier item failed and 'fail-fast' is set"
         let steps = context.node.children.map { node in
             StepResult(
-                id: node.step.id, kind: node.step.kindName,
-                status: cancelled ? .cancelled : .skipped, reason: reason)
+                id: node.step.id,
+                kind: node.step.kindName,
+                status: cancelled ? .cancelled : .skipped,
+                reason: reason
+            )
         }
         return ItemResult(
-            index: position, item: item, status: cancelled ? .cancelled : .skipped, steps: steps)
+            index: position,
+            item: item,
+            status: cancelled ? .cancelled : .skipped,
+            steps: steps
+        )
     }
 
     private static func itemOutputs(_ item: ItemResult) -> JSON {
@@ -94,6 +110,8 @@ extension StepExecutor {
             outputs["status"] = .string(step.status.rawValue)
             steps[step.id] = .object(outputs)
         }
-        return ["item": item.item, "status": .string(item.status.rawValue), "steps": .object(steps)]
+        return [
+            "item": item.item, "status": .string(item.status.rawValue), "steps": .object(steps),
+        ]
     }
 }

@@ -16,7 +16,72 @@ struct StepExecutor {
 
     var step: Step { context.step }
 
+    /// The name of the server the step's session is on, for per-server limits.
+    var serverName: String {
+        let playbook = context.playbook
+        if let login = context.node.session.flatMap({ playbook.anyStep(withID: $0) }),
+            case .login(let spec) = login.kind, let server = spec.server
+        {
+            return server
+        }
+        return playbook.servers.keys.sorted().first ?? ""
+    }
+
+    /// The step's id as events show it, with the loop item it belongs to.
+    var displayID: String { context.label.map { "\($0).\(step.id)" } ?? step.id }
+
+    /// Runs the step, within its `timeout` when it has one (a wait applies its timeout to the
+    /// task itself, so that the report can say the task goes on running).
     func execute() async -> StepOutcome {
+        let limit = step.timeout ?? context.playbook.defaults.timeout
+        guard let limit, !(step.kindName == "wait") else { return await executeUntimed() }
+        return await withTaskGroup(of: TimedChild.self) { group in
+            group.addTask { .finished(await executeUntimed()) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(limit * 1000)))
+                    return .expired
+                } catch {
+                    return .timerCancelled
+                }
+            }
+            var outcome: StepOutcome?
+            var expired = false
+            while let child = await group.next() {
+                switch child {
+                case .finished(let finished):
+                    outcome = finished
+                    group.cancelAll()
+                case .expired:
+                    expired = outcome == nil
+                    group.cancelAll()
+                case .timerCancelled: break
+                }
+            }
+            var result =
+                outcome
+                ?? StepOutcome(
+                    result: StepResult(id: step.id, kind: step.kindName, status: .timedOut)
+                )
+            if expired {
+                result.result.status = .timedOut
+                result.result.reason =
+                    "the step did not end within its timeout of \(DurationText.format(limit))"
+                    + (result.result.taskID.map {
+                        "; task \($0) may still be running on the server"
+                    } ?? "")
+            }
+            return result
+        }
+    }
+
+    private enum TimedChild: Sendable {
+        case finished(StepOutcome)
+        case expired
+        case timerCancelled
+    }
+
+    private func executeUntimed() async -> StepOutcome {
         var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
         result.started = Runner.now()
         var outcome = StepOutcome(result: result)
@@ -59,7 +124,7 @@ struct StepExecutor {
         switch step.kind {
         case .login(let login): try await performLogin(login, &outcome)
         case .logout:
-            try await requireSession().logout()
+            try await requireConnection().logout()
             outcome.closedSession = context.node.session
         case .verify(let request): try await performExport(request, verifying: true, &outcome)
         case .export(let request): try await performExport(request, verifying: false, &outcome)
@@ -70,7 +135,7 @@ struct StepExecutor {
         }
     }
 
-    private func requireSession() throws -> Session {
+    func requireConnection() throws -> any Connection {
         guard let session = context.session else {
             let name = context.node.session ?? "?"
             throw StepFailure(
@@ -102,6 +167,7 @@ struct StepExecutor {
     /// Sends a request, retrying as the step's error policy says; every attempt is recorded.
     private func attempting(
         _ outcome: inout StepOutcome,
+        command: String,
         _ request: () async throws -> JSON
     ) async throws -> JSON {
         let policy = ErrorPolicy(
@@ -111,10 +177,25 @@ struct StepExecutor {
         )
         let first = Runner.now()
         var number = 1
+        let onceOnly = CommandClass.of(command: command) == .onceOnly
+        if onceOnly, runner.options.resume?.pendingIntent(labelled: displayID) == command {
+            return try await recoverInterruptedSend(command, &outcome)
+        }
         while true {
             let started = Runner.now()
+            if onceOnly {
+                let record: JSON = [
+                    "record": "intent", "step": .string(displayID), "command": .string(command),
+                ]
+                guard runner.journal(record) else {
+                    throw StepFailure(reason: "\(command) not sent: the journal cannot be written")
+                }
+            }
             do {
                 let reply = try await request()
+                if onceOnly, let taskID = reply["task-id"]?.stringValue {
+                    runner.journal(["record": "task", "step": .string(displayID), "task-id": .string(taskID)])
+                }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: Runner.now())
                 )
@@ -127,25 +208,34 @@ struct StepExecutor {
                     ended: Runner.now(),
                     error: summary
                 )
-                let decision = policy.decide(
+                var decision = policy.decide(
                     error,
                     attempt: number,
                     elapsed: Runner.now() - first,
                     random: { Double.random(in: 0...$0) }
                 )
+                if let adopted = try await adoptLostTask(error, command: command) {
+                    outcome.result.attempts.append(attempt)
+                    outcome.result.reason = adopted.note
+                    return adopted.reply
+                }
+                if case .retry(let delay) = decision,
+                    let refusal = runner.windowRefusal(ofWait: delay)
+                {
+                    decision = .fail(reason: "\(error.description); not retried: \(refusal)")
+                }
                 switch decision {
                 case .retry(let delay):
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)
                     runner.onEvent(
-                        .notice(
-                            "\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"
-                        )
+                        .attemptFailed(id: displayID, attempt: attempt, retryAfter: delay)
                     )
                     try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                     number += 1
                 case .ignore:
                     outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
                     throw StepFailure(
                         status: .ignored,
                         reason: error.description + " (ignored: on-error says continue)",
@@ -153,6 +243,7 @@ struct StepExecutor {
                     )
                 case .fail(let reason):
                     outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
                     throw StepFailure(reason: reason ?? error.description, error: summary)
                 }
             }
@@ -183,8 +274,8 @@ struct StepExecutor {
                 Int.init
             )
         }
-        let session = Session(endpoint: endpoint, userAgent: runner.options.userAgent)
-        let reply = try await attempting(&outcome) {
+        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent)
+        let reply = try await attempting(&outcome, command: "login") {
             try await session.login(credentials, options: options)
         }
         outcome.openedSession = session
@@ -234,13 +325,24 @@ struct StepExecutor {
             throw StepFailure(reason: "not sent: " + problems.joined(separator: "; "))
         }
         if verifying { body["pre-export-verification-only"] = true }
-        let session = try requireSession()
-        let reply = try await attempting(&outcome) {
-            try await session.call("export-management", .object(body))
+        let session = try requireConnection()
+        let server = serverName
+        if !verifying { try await runner.exportSlots.acquire(server: server, connection: session) }
+        let reply: JSON
+        do {
+            reply = try await attempting(&outcome, command: "export-management") {
+                try await session.call("export-management", .object(body))
+            }
+        } catch {
+            if !verifying { await runner.exportSlots.abandon(server: server) }
+            throw error
         }
         guard let taskID = reply["task-id"]?.stringValue else {
+            if !verifying { await runner.exportSlots.abandon(server: server) }
             throw StepFailure(reason: "export-management replied without a task-id")
         }
+        await runner.registry.know(taskID: taskID)
+        if !verifying { await runner.exportSlots.started(server: server, taskID: taskID) }
         outcome.result.taskID = taskID
         outcome.result.outputs = ["task-id": .string(taskID), "response": reply]
     }
@@ -253,17 +355,20 @@ struct StepExecutor {
         outcome.result.taskID = taskID
         outcome.result.outputs["task-id"] = .string(taskID)
         let timeout = wait.timeout ?? step.timeout ?? context.playbook.defaults.timeout
-        let task = try await requireSession().waitForTask(taskID, timeout: timeout) {
-            [runner, step] info in
+        let id = displayID
+        let task = try await requireConnection().waitForTask(taskID, timeout: timeout) {
+            [runner] info in
             runner.onEvent(
                 .stepProgress(
-                    id: step.id,
+                    id: id,
                     taskID: info.taskID,
                     percent: info.progress,
-                    status: info.status.rawValue
+                    status: info.status.rawValue,
+                    at: Runner.now()
                 )
             )
         }
+        await runner.exportSlots.finished(taskID: taskID)
         outcome.result.task = task
         outcome.result.outputs["task"] = task.raw
         guard task.status.isSuccessByDefault else {
@@ -288,12 +393,13 @@ struct StepExecutor {
         } catch {
             throw StepFailure(reason: "'body': \(error.message)")
         }
-        let session = try requireSession()
-        let reply = try await attempting(&outcome) {
+        let session = try requireConnection()
+        let reply = try await attempting(&outcome, command: call.command) {
             try await session.call(call.command, body.json)
         }
         outcome.result.outputs["response"] = reply
         if let taskID = reply["task-id"]?.stringValue {
+            await runner.registry.know(taskID: taskID)
             outcome.result.taskID = taskID
             outcome.result.outputs["task-id"] = .string(taskID)
         }

@@ -1,9 +1,10 @@
 import ChkflowCore
 import PlaybookYAML
 
-/// Builds the graph of a playbook and checks everything that spans steps: references, sessions
-/// and cycles. A `for-each` step's steps form a graph of their own, planned in a nested scope
-/// that also sees the outer steps.
+/// Builds the graph of a playbook and checks what spans steps: references, sessions, cycles.
+///
+/// A `for-each` step's steps form a graph of their own, planned in a nested scope that also sees
+/// the outer steps.
 struct Planner {
     let playbook: Playbook
     var diagnostics: [Diagnostic] = []
@@ -45,15 +46,19 @@ struct Planner {
             var node = planNode(step, scope: scope, outerReads: &outerReads)
             if case .forEach(let loop) = step.kind {
                 var inner = Scope(
-                    ids: Set(loop.steps.map(\.id)), outerIDs: scope.outerIDs.union(scope.ids),
+                    ids: Set(loop.steps.map(\.id)),
+                    outerIDs: scope.outerIDs.union(scope.ids),
                     loginIDs: scope.loginIDs + Self.loginIDs(loop.steps),
-                    loopVariables: scope.loopVariables.union([loop.variable]))
+                    loopVariables: scope.loopVariables.union([loop.variable])
+                )
                 inner.outerIDs.subtract(inner.ids)
                 let (children, reads) = planGraph(loop.steps, scope: inner)
                 node.children = children
                 for read in reads {
                     if scope.ids.contains(read) {
-                        if node.reasons[read] == nil, read != step.id { node.reasons[read] = "reference" }
+                        if node.reasons[read] == nil, read != step.id {
+                            node.reasons[read] = "reference"
+                        }
                     } else {
                         outerReads.insert(read)
                     }
@@ -69,7 +74,11 @@ struct Planner {
         return (ordered(nodes), outerReads)
     }
 
-    private mutating func planNode(_ step: Step, scope: Scope, outerReads: inout Set<String>)
+    private mutating func planNode(
+        _ step: Step,
+        scope: Scope,
+        outerReads: inout Set<String>
+    )
         -> Plan.Node
     {
         let session = resolveSession(step, scope: scope)
@@ -98,8 +107,12 @@ struct Planner {
             }
         }
         return Plan.Node(
-            step: step, dependencies: [], reasons: reasons, commandClass: step.commandClass,
-            session: session)
+            step: step,
+            dependencies: [],
+            reasons: reasons,
+            commandClass: step.commandClass,
+            session: session
+        )
     }
 
     private mutating func resolveSession(_ step: Step, scope: Scope) -> String? {
@@ -109,7 +122,8 @@ struct Planner {
             guard scope.loginIDs.contains(session) else {
                 report(
                     step.mark,
-                    "step '\(step.id)' uses session '\(session)', which is not a login step")
+                    "step '\(step.id)' uses session '\(session)', which is not a login step"
+                )
                 return nil
             }
             return session
@@ -119,12 +133,14 @@ struct Planner {
         case 0:
             report(
                 step.mark,
-                "step '\(step.id)' needs a session, but the playbook has no login step")
+                "step '\(step.id)' needs a session, but the playbook has no login step"
+            )
         default:
             let list = scope.loginIDs.joined(separator: ", ")
             report(
                 step.mark,
-                "step '\(step.id)' must say which session it uses ('session:' one of \(list))")
+                "step '\(step.id)' must say which session it uses ('session:' one of \(list))"
+            )
         }
         return nil
     }
@@ -222,13 +238,15 @@ struct Planner {
             if let name = first, !playbook.inputs.contains(where: { $0.name == name }) {
                 report(
                     step.mark,
-                    "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare")
+                    "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare"
+                )
             }
         case "secrets":
             if let name = first, playbook.secrets[name] == nil {
                 report(
                     step.mark,
-                    "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare")
+                    "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare"
+                )
             }
         case "steps":
             guard let target = first else {
@@ -281,7 +299,12 @@ struct Planner {
         return target
     }
 
-    private func unknownStepMessage(_ name: String, in step: Step, scope: Scope, what: String)
+    private func unknownStepMessage(
+        _ name: String,
+        in step: Step,
+        scope: Scope,
+        what: String
+    )
         -> String
     {
         if name == step.id { return "step '\(step.id)' \(what) itself" }
@@ -297,7 +320,9 @@ struct Planner {
     /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
     private mutating func ordered(_ nodes: [Plan.Node]) -> [Plan.Node] {
         let position = Dictionary(
-            nodes.enumerated().map { ($1.step.id, $0) }, uniquingKeysWith: { first, _ in first })
+            nodes.enumerated().map { ($1.step.id, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         var waiting = nodes.map { $0.reasons.count }
         var dependents = [[Int]](repeating: [], count: nodes.count)
         for (index, node) in nodes.enumerated() {
@@ -330,7 +355,9 @@ struct Planner {
 
     private mutating func reportCycle(_ remaining: [Plan.Node]) {
         let byID = Dictionary(
-            remaining.map { ($0.step.id, $0) }, uniquingKeysWith: { first, _ in first })
+            remaining.map { ($0.step.id, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         var path: [String] = []
         var current = remaining[0].step.id
         while !path.contains(current), let node = byID[current] {
@@ -343,6 +370,9 @@ struct Planner {
         let start = path.firstIndex(of: current) ?? 0
         let cycle = Array(path[start...]) + [current]
         let first = byID[cycle[0]]?.step.mark ?? Mark(line: 1, column: 1)
-        report(first, "the steps wait for each other in a cycle: \(cycle.joined(separator: " -> "))")
+        report(
+            first,
+            "the steps wait for each other in a cycle: \(cycle.joined(separator: " -> "))"
+        )
     }
 }

@@ -54,6 +54,8 @@ public struct Server: Sendable {
     public var tls: TLSSetting
     public var requestsPerSecond: Double?
     public var loginsPerMinute: Int?
+    /// How many export-management tasks chkflow keeps running at once on this server.
+    public var exportsAtOnce: Int?
     public var mark: Mark
 }
 

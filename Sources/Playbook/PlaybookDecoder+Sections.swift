@@ -133,7 +133,7 @@ extension PlaybookDecoder {
         for pair in pairs {
             guard let name = pair.key.text else { continue }
             let context = "server '\(name)'"
-            let keys = ["url", "tls", "rate-limit"]
+            let keys = ["url", "tls", "limits"]
             guard let members = mapping(pair.value, allowed: keys, in: context) else { continue }
             guard let urlNode = members["url"] else {
                 report(pair.value, "\(context) needs a 'url'")
@@ -147,10 +147,11 @@ extension PlaybookDecoder {
                 tls: .system,
                 requestsPerSecond: nil,
                 loginsPerMinute: nil,
+                exportsAtOnce: nil,
                 mark: pair.value.mark
             )
             if let tlsNode = members["tls"] { server.tls = decodeTLS(tlsNode, context: context) }
-            if let limits = members["rate-limit"] { decodeRateLimit(limits, into: &server) }
+            if let limits = members["limits"] { decodeLimits(limits, into: &server) }
             servers[name] = server
         }
         return servers
@@ -187,14 +188,17 @@ extension PlaybookDecoder {
         return .system
     }
 
-    private mutating func decodeRateLimit(_ node: Node, into server: inout Server) {
-        let keys = ["requests-per-second", "logins-per-minute"]
-        guard let members = mapping(node, allowed: keys, in: "'rate-limit'") else { return }
+    private mutating func decodeLimits(_ node: Node, into server: inout Server) {
+        let keys = ["requests-per-second", "logins-per-minute", "exports-at-once"]
+        guard let members = mapping(node, allowed: keys, in: "'limits'") else { return }
         server.requestsPerSecond = members["requests-per-second"].flatMap {
             number($0, "'requests-per-second'")
         }
         server.loginsPerMinute = members["logins-per-minute"].flatMap {
             integer($0, "'logins-per-minute'")
+        }
+        server.exportsAtOnce = members["exports-at-once"].flatMap {
+            integer($0, "'exports-at-once'")
         }
     }
 

@@ -90,7 +90,10 @@ extension PlaybookDecoder {
         }
         let variable = members["as"].flatMap { string($0, "'as'") } ?? "item"
         if ["inputs", "env", "secrets", "steps"].contains(variable) || !Self.isValidID(variable) {
-            report(members["as"] ?? node, "'as' must be a plain name other than inputs, env, secrets or steps")
+            report(
+                members["as"] ?? node,
+                "'as' must be a plain name other than inputs, env, secrets or steps"
+            )
         }
         guard let stepsNode = members["steps"] else {
             report(node, "the for-each step '\(stepID)' needs 'steps', the steps to run per item")
@@ -100,10 +103,13 @@ extension PlaybookDecoder {
         guard let items else { return nil }
         return .forEach(
             ForEach(
-                items: items, variable: variable,
+                items: items,
+                variable: variable,
                 maxParallel: members["max-parallel"].flatMap { integer($0, "'max-parallel'") } ?? 1,
                 failFast: members["fail-fast"].flatMap { boolean($0, "'fail-fast'") } ?? false,
-                steps: inner))
+                steps: inner
+            )
+        )
     }
 
     static func isValidID(_ id: String) -> Bool {

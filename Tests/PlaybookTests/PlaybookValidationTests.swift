@@ -156,7 +156,7 @@ private func diagnostics(_ text: String) -> [String] {
             "step with two kinds",
             playbook(steps: "  - id: x\n    logout: {}\n    assert: {that: true}\n"),
             [
-                "p.yaml:11:5: error: step 'x' has more than one of: login, logout, verify, export, wait, call, assert"
+                "p.yaml:11:5: error: step 'x' has more than one of: login, logout, verify, export, wait, call, assert, for-each"
             ]
         ),
         (
