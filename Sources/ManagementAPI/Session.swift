@@ -59,6 +59,23 @@ public actor Session {
 
     public var isLoggedIn: Bool { sessionID != nil }
 
+    /// The idle timeout the server gave the session at login (`session-timeout`, seconds).
+    public private(set) var sessionTimeout: Int?
+    private var lastRequest: Double?
+
+    /// Seconds since the last request of this session went out (0 before the first).
+    public var idleSeconds: Double { lastRequest.map { clock.now() - $0 } ?? 0 }
+
+    /// Sends `keepalive` when the session has been idle for a third of its timeout, so that
+    /// a caller waiting for something other than a task (a retry pause, the change window)
+    /// can keep the session from expiring; returns whether it sent one.
+    @discardableResult
+    public func keepaliveIfIdle() async throws -> Bool {
+        guard isLoggedIn, idleSeconds >= Double(sessionTimeout ?? 600) / 3 else { return false }
+        try await keepalive()
+        return true
+    }
+
     public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
         self.init(endpoint: endpoint, userAgent: userAgent, budget: nil)
     }
@@ -120,6 +137,7 @@ public actor Session {
         sessionID = sid
         generation += 1
         apiServerVersion = members["api-server-version"]?.stringValue ?? apiServerVersion
+        sessionTimeout = members["session-timeout"]?.intValue.map { Int($0) } ?? sessionTimeout
         statistics.logins += 1
         return .object(members)
     }
@@ -206,6 +224,7 @@ public actor Session {
             usedSID = explicitSID ?? sessionID
             usedGeneration = generation
             statistics.calls += 1
+            lastRequest = clock.now()
             reply = try await transport.post(
                 request(command, body, sid: withSession ? usedSID : nil)
             )

@@ -5,8 +5,9 @@ import Testing
 
 @testable import ManagementAPI
 
-/// chkflow's client and Check Point's Python SDK side by side against the simulator serving
-/// HTTPS: login, publish, 200 show-task calls, logout, each on one kept-alive connection.
+/// chkflow's client and Check Point's Python SDK side by side against the simulator over HTTPS
+/// (its own, or stunnel in front of it when it is built without OpenSSL): login, publish, 200
+/// show-task calls, logout, each on one kept-alive connection.
 ///
 /// A benchmark, so it runs only when asked: CHKFLOW_BENCHMARK=1 and CHKFLOW_SDK_PYTHON naming a
 /// Python that can import `cpapi`. Meant for a release build (`swift test -c release`): a debug
@@ -16,7 +17,7 @@ import Testing
     .enabled(
         if: ProcessInfo.processInfo.environment["CHKFLOW_BENCHMARK"] == "1"
             && ProcessInfo.processInfo.environment["CHKFLOW_SDK_PYTHON"] != nil
-            && SimulatorServer.supportsTLS,
+            && (SimulatorServer.supportsTLS || TLSFixture.available),
         "set CHKFLOW_BENCHMARK=1 and CHKFLOW_SDK_PYTHON (a Python with cp-mgmt-api-sdk)"
     )
 )
@@ -27,9 +28,7 @@ struct BenchmarkTests {
     /// Both clients over HTTPS to the same simulator; chkflow is also timed over plain HTTP, as
     /// a rehearsal runs, for the record.
     @Test func makesAtLeastTwiceTheCallsPerSecondOfTheSDK() async throws {
-        let identity = try TLSIdentity.selfSigned()
-        let secure = SimulatorServer()
-        try secure.start(tls: identity)
+        let secure = try SecureSimulator()
         defer { secure.stop() }
         let plain = SimulatorServer()
         try plain.start()
@@ -43,22 +42,25 @@ struct BenchmarkTests {
         var https = Double.infinity
         var http = Double.infinity
         var ours: ArraySlice<RequestRecord> = []
-        let pin = TLSPolicy.fingerprint(identity.sha256Fingerprint)
+        let pin = TLSPolicy.fingerprint(secure.fingerprint)
         for _ in 0..<Self.rounds {
-            sdk = min(sdk, try runSDK(port: Int(secure.port), folder: folder))
-            let before = secure.requests.count
-            https = min(https, try await runClient(Endpoint(url: secure.baseURL, tls: pin)))
-            ours = secure.requests.dropFirst(before)
+            sdk = min(sdk, try runSDK(port: secure.port, folder: folder))
+            let before = secure.server.requests.count
+            https = min(https, try await runClient(Endpoint(url: secure.url, tls: pin)))
+            ours = secure.server.requests.dropFirst(before)
             http = min(http, try await runClient(Endpoint(url: plain.baseURL)))
         }
         let figures = [
+            "HTTPS by \(secure.how)",
             "chkflow over HTTPS \(rate(https)) calls/s (\(ms(https)) ms)",
             "cp-mgmt-api-sdk over HTTPS \(rate(sdk)) calls/s (\(ms(sdk)) ms)",
             "chkflow over HTTP \(rate(http)) calls/s (\(ms(http)) ms)",
         ].joined(separator: "; ")
         print("benchmark: " + figures)
         #expect(https * 2 <= sdk, Comment(rawValue: figures))
-        let sdkConnections = Set(secure.requests.prefix(Self.calls + 3).map(\.connection)).count
+        let sdkConnections = Set(
+            secure.server.requests.prefix(Self.calls + 3).map(\.connection)
+        ).count
         #expect(sdkConnections == 1)
         #expect(Set(ours.filter { $0.command == "show-task" }.map(\.connection)).count == 1)
         #expect(ours.count == Self.calls + 3)
@@ -114,4 +116,38 @@ struct BenchmarkTests {
         client.api_call("logout")
         print(json.dumps({"seconds": time.perf_counter() - start}))
         """#
+}
+
+/// The simulator over HTTPS: serving it itself when it can, else behind stunnel.
+private final class SecureSimulator {
+    let server = SimulatorServer()
+    let url: String
+    let port: Int
+    let fingerprint: String
+    let how: String
+    private var relay: TLSFixture?
+
+    init() throws {
+        if SimulatorServer.supportsTLS {
+            let identity = try TLSIdentity.selfSigned()
+            try server.start(tls: identity)
+            url = server.baseURL
+            port = Int(server.port)
+            fingerprint = identity.sha256Fingerprint
+            how = "the simulator"
+        } else {
+            try server.start()
+            let relay = try TLSFixture(backendPort: Int(server.port))
+            self.relay = relay
+            url = relay.url
+            port = relay.port
+            fingerprint = try relay.opensslFingerprint()
+            how = "stunnel in front of the simulator"
+        }
+    }
+
+    func stop() {
+        relay?.stop()
+        server.stop()
+    }
 }

@@ -170,6 +170,24 @@ struct TransportTests {
         }
     }
 
+    @Test func keepaliveGoesOutOnlyAfterAThirdOfTheTimeout() async throws {
+        let server = MiniServer()
+        try await withServer(server.reply) { responder in
+            let clock = ManualClock()
+            let session = Session(endpoint: Endpoint(url: responder.url), budget: nil, clock: clock)
+            #expect(try await session.keepaliveIfIdle() == false)
+            _ = try await session.login(.password(user: "admin", password: "chkflow"))
+            #expect(await session.sessionTimeout == 600)
+            clock.advance(199)
+            #expect(try await session.keepaliveIfIdle() == false)
+            clock.advance(2)
+            #expect(await session.idleSeconds == 201)
+            #expect(try await session.keepaliveIfIdle() == true)
+            #expect(await session.idleSeconds == 0)
+            #expect(commands(responder) == ["login", "keepalive"])
+        }
+    }
+
     @Test func logoutOfASessionTheServerDroppedSucceeds() async throws {
         let server = MiniServer()
         try await withServer(server.reply) { responder in
