@@ -22,5 +22,7 @@ public protocol Connection: Sendable {
 
 extension Session: Connection {}
 
-/// Makes the connection a login step opens.
-public typealias ConnectionFactory = @Sendable (Endpoint, _ userAgent: String) -> any Connection
+/// Makes the connection a login step opens, paced by the rate budget of its server, admin and
+/// domain.
+public typealias ConnectionFactory =
+    @Sendable (Endpoint, _ userAgent: String, _ budget: RateBudget) -> any Connection

@@ -16,6 +16,9 @@ public final class Runner: Sendable {
     /// Items of a `for-each` share it with every other step. A `for-each` step itself holds no
     /// slot, so its items can never wait for it.
     let parallel: ParallelLimit
+    /// The rate budgets of each server, shared by every session of the run: requests per
+    /// second and logins per minute (3 unless the playbook says, as real servers since R81).
+    let budgets: [String: RateBudgets]
 
     public init(
         plan: Plan,
@@ -26,6 +29,14 @@ public final class Runner: Sendable {
         self.options = options
         self.onEvent = onEvent
         self.parallel = ParallelLimit(max(1, options.maxParallel))
+        self.budgets = plan.playbook.servers.mapValues { server in
+            RateBudgets(
+                RateBudget.Limits(
+                    requestsPerSecond: server.requestsPerSecond,
+                    loginsPerMinute: server.loginsPerMinute ?? 3
+                )
+            )
+        }
         self.exportSlots = ExportSlots(
             limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
         )

@@ -293,7 +293,14 @@ struct StepExecutor {
                 Int.init
             )
         }
-        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent)
+        let admin: String
+        switch credentials {
+        case .password(let user, _): admin = user
+        case .apiKey(let key): admin = "api-key " + SHA256.hex(Array(key.utf8)).prefix(12)
+        }
+        let budgets = runner.budgets[serverName] ?? RateBudgets()
+        let budget = budgets.budget(server: endpoint.url, admin: admin, domain: options.domain)
+        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent, budget)
         let reply = try await attempting(&outcome, command: "login") {
             try await session.login(credentials, options: options)
         }
