@@ -15,6 +15,8 @@ public protocol Connection: Sendable {
         timeout: Double?,
         onProgress: @escaping @Sendable (TaskInfo) -> Void
     ) async throws -> TaskInfo
+    /// Logs in again with the credentials of the first login.
+    func loginAgain() async throws
     func logout() async throws
     var isLoggedIn: Bool { get async }
     var statistics: CallStatistics { get async }

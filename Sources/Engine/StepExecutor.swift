@@ -244,6 +244,11 @@ struct StepExecutor {
                     decision = .fail(reason: "\(error.description); not retried: \(refusal)")
                 }
                 switch decision {
+                case .relogin:
+                    outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: 0))
+                    try await requireConnection().loginAgain()
+                    number += 1
                 case .retry(let delay):
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)

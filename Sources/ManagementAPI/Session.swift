@@ -188,6 +188,12 @@ public actor Session {
         }
     }
 
+    /// Logs in again with the same credentials and options, as an `on-error: relogin` rule asks;
+    /// the old session is left to expire (it may be the one the server no longer accepts).
+    public func loginAgain() async throws {
+        try await renewSession(after: generation)
+    }
+
     /// Logs in again unless another call already did so since the refused request was sent;
     /// calls that meet the same expiry together share one login.
     private func renewSession(after failedGeneration: Int) async throws {
