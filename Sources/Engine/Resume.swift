@@ -5,6 +5,8 @@ import Playbook
 public struct ResumeState: Sendable {
     public var runID: String
     public var started: Double
+    /// The inputs the interrupted run had (they are never secret); nil in older journals.
+    public var inputs: [String: JSON]?
     /// Steps that ended well, by labelled id (`each[3].export`), with all their outputs.
     var kept: [String: StepResult] = [:]
     /// Task-ids recorded for steps that did not end, by labelled id.
@@ -36,7 +38,8 @@ public struct ResumeState: Sendable {
         }
         var state = ResumeState(
             runID: runID,
-            started: first["time"]?.stringValue.flatMap(RFC3339.seconds) ?? 0
+            started: first["time"]?.stringValue.flatMap(RFC3339.seconds) ?? 0,
+            inputs: first["inputs"]?.objectValue
         )
         for record in records.dropFirst() { state.apply(record) }
         return state

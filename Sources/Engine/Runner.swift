@@ -47,13 +47,28 @@ public final class Runner: Sendable {
     public func prepare() throws(RunSetupError) -> PreparedRun {
         var prepared = PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
         if let runID = options.resume?.runID ?? options.runID { prepared.runID = runID }
+        if let resume = options.resume, let before = resume.inputs, before != prepared.values.inputs
+        {
+            let names = Set(before.keys).union(prepared.values.inputs.keys).sorted().filter {
+                before[$0] != prepared.values.inputs[$0]
+            }
+            let changes = names.map { name in
+                let then = before[name]?.interpolated ?? "unset"
+                let now = prepared.values.inputs[name]?.interpolated ?? "unset"
+                return "\(name): '\(then)' then, '\(now)' now"
+            }
+            throw RunSetupError(messages: [
+                "--resume: the inputs differ from run \(resume.runID) (\(changes.joined(separator: "; "))); "
+                    + "resume with the same --var values, or start a new run"
+            ])
+        }
         return prepared
     }
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
         let started = options.resume?.started ?? Self.now()
-        journalRunStart(prepared.runID)
+        journalRunStart(prepared.runID, inputs: prepared.values.inputs)
         let shared = RunShared(
             playbook: plan.playbook,
             values: prepared.values,
@@ -191,7 +206,7 @@ extension Runner {
         }
     }
 
-    func journalRunStart(_ runID: String) {
+    func journalRunStart(_ runID: String, inputs: [String: JSON]) {
         let playbook = plan.playbook
         if options.resume != nil {
             journal(["record": "resumed", "run-id": .string(runID)])
@@ -203,6 +218,7 @@ extension Runner {
                 "name": .string(playbook.name), "file": .string(playbook.file),
                 "sha256": .string(playbook.sha256),
             ],
+            "inputs": .object(inputs),
         ])
     }
 

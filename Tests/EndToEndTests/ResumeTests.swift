@@ -186,8 +186,22 @@ func journalTaskID(under folder: String, step: String) throws -> String? {
             encoding: .utf8
         )
         let second = try chkflow(["run", playbook, "--simulator", "--state-dir", state, "--resume"])
-        #expect(second.status == 73)
+        #expect(second.status == 65)
         #expect(second.stderr.contains("the playbook changed since run "))
+    }
+
+    @Test func aResumeWithOtherInputsIsRefused() throws {
+        let folder = Paths.temporaryFolder()
+        let state = folder + "/state"
+        let playbook = Paths.playbook("smc-export.yaml")
+        let first = try chkflow([
+            "run", playbook, "--simulator", "--state-dir", state, "--var", "target-version=R81.20",
+        ])
+        #expect(first.status == 0)
+        let second = try chkflow(["run", playbook, "--simulator", "--state-dir", state, "--resume"])
+        #expect(second.status == 65)
+        #expect(second.stderr.contains("the inputs differ from run "))
+        #expect(second.stderr.contains("(target-version: 'R81.20' then, 'R82' now)"))
     }
 
     @Test func anInvalidScenarioIsReportedWithItsPosition() throws {

@@ -165,24 +165,31 @@ import Testing
     }
 
     @Test func aReloginRuleLogsInAgainAndResendsOnce() async throws {
-        let text = playbookHead + """
-              - id: versions
-                call:
-                  command: show-api-versions
-                on-error:
-                  - code: generic_err_no_permissions
-                    then: relogin
-            """
+        let text =
+            playbookHead + """
+                  - id: versions
+                    call:
+                      command: show-api-versions
+                    on-error:
+                      - code: generic_err_no_permissions
+                        then: relogin
+                """
         var harness = EngineHarness()
         harness.scenario.faults = [
             FaultRule(
-                command: "show-api-versions", call: 1,
-                action: .error(status: 403, code: "generic_err_no_permissions", message: "denied"))
+                command: "show-api-versions",
+                call: 1,
+                action: .error(status: 403, code: "generic_err_no_permissions", message: "denied")
+            )
         ]
         let (result, requests) = try await harness.run(text)
         #expect(result.statuses == ["login:succeeded", "versions:succeeded"])
         #expect(result.step("versions")?.attempts.count == 2)
-        #expect(requests.map(\.command).prefix(4) == ["login", "show-api-versions", "login", "show-api-versions"])
+        #expect(
+            requests.map(\.command).prefix(4) == [
+                "login", "show-api-versions", "login", "show-api-versions",
+            ]
+        )
     }
 
     @Test func transientCodesAreRetriedByDefaultAndPermanentOnesAreNot() async throws {
