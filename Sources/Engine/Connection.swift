@@ -19,6 +19,8 @@ public protocol Connection: Sendable {
     func loginAgain() async throws
     func logout() async throws
     var isLoggedIn: Bool { get async }
+    /// The administrator the session logged in as, when known.
+    var administrator: String? { get async }
     var statistics: CallStatistics { get async }
 }
 

@@ -59,6 +59,13 @@ public actor Session {
 
     public var isLoggedIn: Bool { sessionID != nil }
 
+    /// The administrator the session logged in as; nil for an api-key login, whose name the
+    /// login reply does not always give.
+    public var administrator: String? {
+        if case .password(let user, _)? = credentials { return user }
+        return nil
+    }
+
     /// The idle timeout the server gave the session at login (`session-timeout`, seconds).
     public private(set) var sessionTimeout: Int?
     private var lastRequest: Double?
