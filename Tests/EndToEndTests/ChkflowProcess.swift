@@ -106,9 +106,12 @@ final class SimulatorProcess {
     func requests() throws -> [[String: Any]] { try readLog(log) }
 
     deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return }
+        process.terminate()
+        // Never hang a test run on a simulator that does not stop: kill it after 5 s.
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 }

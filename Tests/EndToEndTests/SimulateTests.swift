@@ -35,7 +35,8 @@ import Testing
 
     @Test func aWrongAPIKeyFailsTheLoginWithTheServersCode() throws {
         let folder = Paths.temporaryFolder()
-        let url = try SimulatorProcess(folder: folder).url
+        let simulator = try SimulatorProcess(folder: folder)
+        let url = simulator.url
         let report = folder + "/report.json"
         let outcome = try chkflow(
             ["run", Paths.fixture("direct.yaml"), "--report", report],
@@ -51,5 +52,6 @@ import Testing
         #expect(steps.dropFirst().allSatisfy { $0["status"] as? String == "skipped" })
         let reportText = try String(contentsOfFile: report, encoding: .utf8)
         #expect(!reportText.contains("wrong-key"))
+        #expect(count(try simulator.requests(), command: "login") == 1)
     }
 }
