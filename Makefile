@@ -22,7 +22,7 @@ demo: build
 test: deps
 	@scripts/make-venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
 
 schemas:
