@@ -50,6 +50,8 @@ public struct ResumeState: Sendable {
         case "task":
             intents[step] = nil
             tasks[step] = record["task-id"]?.stringValue
+        case "not-started":
+            intents[step] = nil
         case "step-ended":
             guard var result = record["result"].flatMap(StepResult.init(json:)) else { return }
             if let outputs = record["outputs"]?.objectValue { result.outputs = outputs }
@@ -66,8 +68,8 @@ public struct ResumeState: Sendable {
         }
     }
 
-    /// What a step takes over from the interrupted run: its result when it ended well, or a
-    /// result that re-attaches to the task it had started; nil when it must run again.
+    /// What a step takes over from the interrupted run: its result when it ended well; nil when
+    /// it must run again.
     ///
     /// Logins and logouts always run again: sessions do not outlive the runner.
     func takeOver(_ step: Step, labelled id: String) -> StepResult? {
@@ -75,17 +77,14 @@ public struct ResumeState: Sendable {
         case .login, .logout: return nil
         default: break
         }
-        if var kept = kept[id] {
-            kept.reason = "kept from the interrupted run" + (kept.reason.map { " (\($0))" } ?? "")
-            return kept
-        }
-        guard let taskID = tasks[id] else { return nil }
-        var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
-        result.taskID = taskID
-        result.outputs = ["task-id": .string(taskID)]
-        result.reason = "re-attached to task \(taskID), started before the interruption"
-        return result
+        guard var kept = kept[id] else { return nil }
+        kept.reason = "kept from the interrupted run" + (kept.reason.map { " (\($0))" } ?? "")
+        return kept
     }
+
+    /// The task a step's once-only command started before the interruption, when the step did
+    /// not end: the step goes on with it (a wait polls it) instead of sending the command again.
+    func recordedTask(labelled id: String) -> String? { tasks[id] }
 
     /// The once-only command a step was sending when the run was interrupted, if any.
     func pendingIntent(labelled id: String) -> String? { intents[id] }

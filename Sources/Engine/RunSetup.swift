@@ -22,6 +22,8 @@ public struct RunOptions: Sendable {
     public var runID: String?
     /// The journal the run appends to; nil runs without one (tests, benchmarks).
     public var journal: Journal?
+    /// How long steps took in earlier runs, for the change window of steps with no `expect`.
+    public var history = StepHistory()
     /// What the run takes over from an interrupted one (`--resume`).
     public var resume: ResumeState?
     /// The wall clock, seconds since 1970, for the change window; tests move it.

@@ -11,6 +11,11 @@ public final class Runner: Sendable {
     let onEvent: @Sendable (EngineEvent) -> Void
     let registry = SessionRegistry()
     let exportSlots: ExportSlots
+    /// The run-wide limit of `--max-parallel`.
+    ///
+    /// Items of a `for-each` share it with every other step. A `for-each` step itself holds no
+    /// slot, so its items can never wait for it.
+    let parallel: ParallelLimit
 
     public init(
         plan: Plan,
@@ -20,6 +25,7 @@ public final class Runner: Sendable {
         self.plan = plan
         self.options = options
         self.onEvent = onEvent
+        self.parallel = ParallelLimit(max(1, options.maxParallel))
         self.exportSlots = ExportSlots(
             limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
         )
@@ -85,13 +91,15 @@ public final class Runner: Sendable {
     /// Runs one graph to its end: the playbook's, or one item's of a `for-each`.
     func schedule(_ state: inout RunState) async {
         let limit = max(1, options.maxParallel)
-        takeOverFromInterruptedRun(&state)
+        await takeOverFromInterruptedRun(&state)
         await withTaskGroup(of: (Int, StepOutcome).self) { group in
             var running = 0
             while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
                 while running < limit, let position = state.nextReady() {
-                    if let skipped = state.decideSkip(position) ?? refusal(state.nodes[position]) {
+                    if let skipped = state.decideSkip(position)
+                        ?? refusal(state.nodes[position], labelled: state.labelledID(position))
+                    {
                         journalStepEnd(skipped, labelled: state.labelledID(position))
                         state.finish(position, StepOutcome(result: skipped))
                         onEvent(.stepEnded(labelled(skipped, state.label)))
@@ -102,8 +110,12 @@ public final class Runner: Sendable {
                     running += 1
                     let id = labelled(context.step.id, state.label)
                     onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
+                    let holdsSlot = context.node.children.isEmpty
                     group.addTask {
-                        (position, await StepExecutor(context: context, runner: self).execute())
+                        if holdsSlot { await self.parallel.acquire() }
+                        let outcome = await StepExecutor(context: context, runner: self).execute()
+                        if holdsSlot { await self.parallel.release() }
+                        return (position, outcome)
                     }
                 }
                 guard let (position, outcome) = await group.next() else { break }
@@ -120,21 +132,22 @@ public final class Runner: Sendable {
     }
 
     /// Finishes at once the steps an interrupted run already did.
-    private func takeOverFromInterruptedRun(_ state: inout RunState) {
+    private func takeOverFromInterruptedRun(_ state: inout RunState) async {
         guard let resume = options.resume else { return }
         for position in state.nodes.indices {
             let id = state.labelledID(position)
             guard let result = resume.takeOver(state.nodes[position].step, labelled: id) else {
                 continue
             }
+            if let taskID = result.taskID { await registry.know(taskID: taskID) }
             state.finish(position, StepOutcome(result: result))
             onEvent(.stepEnded(labelled(result, state.label)))
         }
     }
 
     /// A refused result when the change window has no room for the step.
-    private func refusal(_ node: Plan.Node) -> StepResult? {
-        guard let reason = windowRefusal(expecting: node.step.expect) else { return nil }
+    private func refusal(_ node: Plan.Node, labelled id: String) -> StepResult? {
+        guard let reason = windowRefusal(for: node.step, labelled: id) else { return nil }
         var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
         result.reason = reason
         return result
@@ -187,6 +200,30 @@ extension Runner {
             "record": "step-ended", "step": .string(id), "result": result.json,
             "outputs": .object(result.outputs),
         ])
+    }
+}
+
+/// A counting semaphore for the steps running at once.
+actor ParallelLimit {
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ slots: Int) { available = slots }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            available += 1
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }
 

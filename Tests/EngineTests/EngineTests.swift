@@ -1,9 +1,10 @@
 import ChkflowCore
-import Engine
 import Foundation
 import Playbook
 import Simulator
 import Testing
+
+@testable import Engine
 
 @Suite struct EngineTests {
     @Test func forEachExportsEveryDomainThreeAtATimeAndKeepsGoingPastAFailure() async throws {
@@ -402,5 +403,53 @@ import Testing
         let verified = try #require(result.step("verified"))
         #expect(verified.task?.status == .failed)
         #expect(verified.reason?.hasPrefix("task \(verified.taskID ?? "") ended 'failed'") == true)
+    }
+}
+
+@Suite struct SecretTests {
+    @Test func valuesBuiltFromSecretsNeverReachAReason() async throws {
+        let text = """
+            chkflow: 1
+            name: secrets
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            secrets:
+              token:
+                env: CHKFLOW_TEST_TOKEN
+                simulator: s3cr3t-value
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: export
+                export:
+                  file-path: /var/log/x.tgz
+                  days-of-logs: ${{ secrets.token }}
+              - id: check
+                if: ${{ always() }}
+                assert:
+                  that: false
+                  message: token is ${{ secrets.token }}
+            """
+        let (result, _) = try await EngineHarness().run(text)
+        #expect(
+            result.step("export")?.reason
+                == "not sent: 'days-of-logs' is not valid (its value is built from a secret and not shown)"
+        )
+        #expect(
+            result.step("check")?.reason
+                == "the assertion is false (its message is built from a secret and not shown)"
+        )
+        #expect(!result.steps.contains { ($0.reason ?? "").contains("s3cr3t") })
+    }
+
+    @Test func sessionIDsInRepliesAreDropped() {
+        let reply: JSON = ["sid": "abc", "uid": "u", "nested": [["sid": "def", "x": 1]]]
+        #expect(
+            StepExecutor.withoutSessionIDs(reply) == ["uid": "u", "nested": [["x": 1]]]
+        )
     }
 }

@@ -1,5 +1,6 @@
 import ChkflowCore
 import Foundation
+import Simulator
 import Testing
 
 @testable import ManagementAPI
@@ -98,6 +99,24 @@ struct TLSTests {
             #expect(await session.statistics.calls == 0)
             #expect(await !session.isLoggedIn)
         }
+    }
+
+    @Test func thePinIsCheckedBeforeTheSimulatorSeesAnyLogin() async throws {
+        let server = SimulatorServer()
+        try server.start()
+        defer { server.stop() }
+        let fixture = try TLSFixture(backendPort: Int(server.port))
+        defer { fixture.stop() }
+        let wrong = String(repeating: "0", count: 64)
+        let session = Session(endpoint: Endpoint(url: fixture.url, tls: .fingerprint(wrong)))
+        let error = await #expect(throws: APIError.self) { try await session.login(admin) }
+        #expect(error?.kind == .tls)
+        #expect(server.requests.isEmpty)
+
+        let right = try fixture.opensslFingerprint()
+        let pinned = Session(endpoint: Endpoint(url: fixture.url, tls: .fingerprint(right)))
+        _ = try await pinned.login(admin)
+        #expect(server.requests.map(\.command) == ["login"])
     }
 
     @Test func aMalformedPinIsAUsageError() async throws {
