@@ -375,10 +375,14 @@ private func changeWindowClosing(inMinutes minutes: Double) throws -> (path: Str
             #expect(zsh.contains(option), "zsh completion lacks \(option)")
             #expect(manual.contains(option.replacingOccurrences(of: "-", with: "\\-")), "\(option)")
         }
-        for command in ["run", "validate", "plan", "simulate", "codes", "version", "help"] {
+        let commands = [
+            "run", "validate", "plan", "simulate", "codes", "report", "version", "help",
+        ]
+        for command in commands {
             #expect(bash.contains(command) && zsh.contains(command), "\(command)")
+            #expect(manual.contains(".B chkflow \(command)"), "\(command)")
         }
-        for format in ["text", "json", "mermaid", "dot"] {
+        for format in ["text", "json", "mermaid", "dot", "html"] {
             #expect(bash.contains(format) && zsh.contains(format), "\(format)")
         }
     }
