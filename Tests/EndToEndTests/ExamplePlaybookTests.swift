@@ -327,7 +327,16 @@ private func changeWindowClosing(inMinutes minutes: Double) throws -> (path: Str
         #expect(totals?["logins"] as? Int == 2)
     }
 
-    // MARK: - Completion and manual page
+    // MARK: - Documents, completion and manual page
+
+    @Test func codesDocumentShowsTheCatalogueAsChkflowPrintsIt() throws {
+        let printed = try chkflow(["codes"])
+        #expect(printed.status == 0)
+        let document = try String(contentsOfFile: Paths.root + "/docs/codes.md", encoding: .utf8)
+        let block = document.components(separatedBy: "```text\n").dropFirst().first?
+            .components(separatedBy: "```").first
+        #expect(block == printed.stdout)
+    }
 
     @Test func bashCompletionParses() throws {
         let bash = try #require(tool("bash"), "bash is not installed")
