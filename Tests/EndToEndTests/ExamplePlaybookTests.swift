@@ -327,6 +327,56 @@ private func changeWindowClosing(inMinutes minutes: Double) throws -> (path: Str
         #expect(totals?["logins"] as? Int == 2)
     }
 
+    /// The simulator does not answer show-sessions, so the session check meets a small stand-in
+    /// server that answers login, show-sessions and logout as a real one does.
+    @Test(.enabled(if: tool("python3") != nil, "python3 is not installed"))
+    func upgradePreparationStopsOnSessionsWithUnpublishedChanges() throws {
+        let folder = Paths.temporaryFolder()
+        let stub = try SessionStub(folder: folder)
+        defer { stub.stop() }
+        let original = try String(
+            contentsOfFile: Paths.playbook("upgrade-preparation.yaml"),
+            encoding: .utf8
+        )
+        let copy = original.replacingOccurrences(
+            of: "    url: https://${{ env.CHKP_HOST }}\n    tls:\n"
+                + "      fingerprint: ${{ env.CHKP_FINGERPRINT }}\n",
+            with: "    url: http://127.0.0.1:\(stub.port)\n"
+        )
+        #expect(copy != original)
+        let playbook = folder + "/upgrade-preparation.yaml"
+        try copy.write(toFile: playbook, atomically: true, encoding: .utf8)
+        let report = folder + "/report.json"
+        let outcome = try chkflow(
+            ["run", playbook, "--report", report],
+            environment: ["CHKP_PASSWORD": "stub-password"]
+        )
+        #expect(outcome.status == 1)
+        let run = Rehearsal(outcome: outcome, report: try readJSON(report), requests: [])
+        #expect(
+            run.statuses == [
+                "policy-login:succeeded", "sessions:succeeded", "each-session:failed",
+                "policy-logout:succeeded", "login:skipped", "verify:skipped", "verified:skipped",
+                "export:skipped", "exported:skipped", "logout:skipped",
+            ]
+        )
+        let items = run.step("each-session")["items"] as? [[String: Any]] ?? []
+        let reasons = items.map { item in
+            ((item["steps"] as? [[String: Any]])?.first?["reason"] as? String) ?? "-"
+        }
+        #expect(
+            reasons == [
+                "-",
+                "session 'night-shift' of jdoe has 12 unpublished change(s) and 3 lock(s); "
+                    + "publish or discard it before the export",
+                "session 'quick fix' of asmith has 1 unpublished change(s) and 1 lock(s); "
+                    + "publish or discard it before the export",
+            ]
+        )
+        #expect(items.map { $0["status"] as? String } == ["succeeded", "failed", "failed"])
+        #expect(try stub.commands() == ["login", "show-sessions", "logout"])
+    }
+
     // MARK: - Documents, completion and manual page
 
     @Test func codesDocumentShowsTheCatalogueAsChkflowPrintsIt() throws {
@@ -394,6 +444,82 @@ private func changeWindowClosing(inMinutes minutes: Double) throws -> (path: Str
         for format in ["text", "json", "mermaid", "dot", "html"] {
             #expect(bash.contains(format) && zsh.contains(format), "\(format)")
         }
+    }
+}
+
+/// A stand-in management server in Python that answers login, show-sessions (one clean session,
+/// two with unpublished changes) and logout, and writes the command of each request to a file.
+private final class SessionStub {
+    let port: Int
+    private let process: Process
+    private let logPath: String
+
+    private static let script = """
+        import json, sys, http.server
+        SESSIONS = [
+            {"uid": "a", "name": "chkflow", "user-name": "admin", "changes": 0, "locks": 0},
+            {"uid": "b", "name": "night-shift", "user-name": "jdoe", "changes": 12, "locks": 3},
+            {"uid": "c", "name": "quick fix", "user-name": "asmith", "changes": 1, "locks": 1},
+        ]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                command = self.path.rsplit("/", 1)[-1]
+                with open(sys.argv[1], "a") as log:
+                    log.write(command + "\\n")
+                replies = {
+                    "login": {"sid": "stub-sid", "uid": "u", "session-timeout": 600,
+                              "url": "http://127.0.0.1:%d/web_api" % self.server.server_address[1],
+                              "api-server-version": "2.0.1"},
+                    "show-sessions": {"from": 1, "to": 3, "total": 3, "objects": SESSIONS},
+                    "logout": {"message": "OK"},
+                }
+                status, reply = 200, replies.get(command)
+                if reply is None:
+                    status = 404
+                    reply = {"code": "generic_err_command_not_found", "message": command}
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            def log_message(self, *arguments):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        print(server.server_address[1], flush=True)
+        server.serve_forever()
+        """
+
+    init(folder: String) throws {
+        let scriptPath = folder + "/stub.py"
+        logPath = folder + "/stub-commands.txt"
+        try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: tool("python3") ?? "/usr/bin/python3")
+        process.arguments = [scriptPath, logPath]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    func commands() throws -> [String] {
+        try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+            .map(String.init)
+    }
+
+    /// Ends the stub with SIGKILL: a child of the test process inherits its blocked SIGTERM.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 }
 
