@@ -17,10 +17,12 @@ demo: build
 	$(BIN) run playbooks/smc-export.yaml --simulator --report out/smc-export-report.json
 	@echo "report: out/smc-export-report.json"
 
+# Tests run one at a time: many start servers and processes and wait on real time, and on a
+# 2-core machine running them all at once starves them.
 test: deps
 	@scripts/make-venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
 
 schemas:

@@ -116,7 +116,7 @@ def main() -> int:
         f"schema: {len(valid)} valid playbooks pass; {rejected} of {len(invalid)} invalid fixtures"
         f" rejected, the other {len(invalid) - rejected} left to chkflow validate as marked"
     )
-    return 1 if check_result_samples() else 0
+    return 1 if check_result_samples() + check_scenarios() else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,6 +235,37 @@ def check_result_samples() -> int:
     else:
         print(f"schema: {problems} problems in the result samples")
     return problems
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulator scenarios (playbooks/scenarios, the end-to-end fixtures) against scenario.schema.json.
+
+SCENARIO_SCHEMA = "schemas/scenario.schema.json"
+SCENARIOS = ["playbooks/scenarios/*.yaml", "Tests/EndToEndTests/Fixtures/*scenario*.yaml",
+             "Tests/EndToEndTests/Fixtures/slow-*.yaml", "Tests/EndToEndTests/Fixtures/mds-*.yaml"]
+
+
+def check_scenarios() -> int:
+    with open(SCENARIO_SCHEMA, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    paths = sorted({path for pattern in SCENARIOS for path in glob.glob(pattern)})
+    failures = 0
+    for path in paths:
+        document = load(path)
+        found = [error.message for error in validator.iter_errors(document)]
+        bad = "bad-" in path
+        if bad and not found:
+            print(f"{path}: the scenario schema accepts it, but it is a bad scenario", file=sys.stderr)
+            failures += 1
+        if not bad:
+            for message in found:
+                print(f"{path}: {message}", file=sys.stderr)
+                failures += 1
+    print(f"schema: {len(paths)} scenario files checked")
+    return failures
 
 
 if __name__ == "__main__":

@@ -85,14 +85,25 @@ enum RunCommand {
         do {
             try state.prepare(playbook: plan.playbook.name)
             lock = try state.lock(playbook: plan.playbook.name)
-            if arguments.has("--resume") {
+        } catch {
+            console.error("chkflow: error: \(error.message)")
+            return error.message.hasPrefix("another chkflow run") ? .busy : .cannotCreate
+        }
+        defer { withExtendedLifetime(lock) {} }
+        if arguments.has("--resume") {
+            do {
                 options.resume = try resumeState(
                     arguments.value("--resume"),
                     state: state,
                     plan: plan,
                     console: console
                 )
+            } catch {
+                console.error("chkflow: error: \(error.message)")
+                return .invalidInput
             }
+        }
+        do {
             let runID = options.resume?.runID ?? PreparedRun.makeRunID()
             options.runID = runID
             if plan.playbook.window != nil {
@@ -107,9 +118,8 @@ enum RunCommand {
             )
         } catch {
             console.error("chkflow: error: \(error.message)")
-            return error.message.hasPrefix("another chkflow run") ? .busy : .cannotCreate
+            return .cannotCreate
         }
-        defer { withExtendedLifetime(lock) {} }
         let outputs = Outputs(
             report: arguments.value("--report"),
             junit: arguments.value("--junit"),

@@ -29,8 +29,8 @@ public struct RunOptions: Sendable {
     /// The wall clock, seconds since 1970, for the change window; tests move it.
     public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
     /// Opens the connection of each login step; a libcurl ``Session`` unless a test says else.
-    public var connectionFactory: ConnectionFactory = { endpoint, userAgent in
-        Session(endpoint: endpoint, userAgent: userAgent)
+    public var connectionFactory: ConnectionFactory = { endpoint, userAgent, budget in
+        Session(endpoint: endpoint, userAgent: userAgent, budget: budget)
     }
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?

@@ -16,6 +16,9 @@ public final class Runner: Sendable {
     /// Items of a `for-each` share it with every other step. A `for-each` step itself holds no
     /// slot, so its items can never wait for it.
     let parallel: ParallelLimit
+    /// The rate budgets of each server, shared by every session of the run: requests per
+    /// second and logins per minute (3 unless the playbook says, as real servers since R81).
+    let budgets: [String: RateBudgets]
 
     public init(
         plan: Plan,
@@ -26,6 +29,14 @@ public final class Runner: Sendable {
         self.options = options
         self.onEvent = onEvent
         self.parallel = ParallelLimit(max(1, options.maxParallel))
+        self.budgets = plan.playbook.servers.mapValues { server in
+            RateBudgets(
+                RateBudget.Limits(
+                    requestsPerSecond: server.requestsPerSecond,
+                    loginsPerMinute: server.loginsPerMinute ?? 3
+                )
+            )
+        }
         self.exportSlots = ExportSlots(
             limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
         )
@@ -36,13 +47,29 @@ public final class Runner: Sendable {
     public func prepare() throws(RunSetupError) -> PreparedRun {
         var prepared = PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
         if let runID = options.resume?.runID ?? options.runID { prepared.runID = runID }
+        if let resume = options.resume, let before = resume.inputs, before != prepared.values.inputs
+        {
+            let names = Set(before.keys).union(prepared.values.inputs.keys).sorted().filter {
+                before[$0] != prepared.values.inputs[$0]
+            }
+            let changes = names.map { name in
+                let then = before[name]?.interpolated ?? "unset"
+                let now = prepared.values.inputs[name]?.interpolated ?? "unset"
+                return "\(name): '\(then)' then, '\(now)' now"
+            }
+            throw RunSetupError(messages: [
+                "--resume: the inputs differ from run \(resume.runID) (\(changes.joined(separator: "; "))); "
+                    + "resume with the same --var values, or start a new run"
+            ])
+        }
         return prepared
     }
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
         let started = options.resume?.started ?? Self.now()
-        journalRunStart(prepared.runID)
+        for taskID in options.resume?.allTaskIDs ?? [] { await registry.know(taskID: taskID) }
+        journalRunStart(prepared.runID, inputs: prepared.values.inputs)
         let shared = RunShared(
             playbook: plan.playbook,
             values: prepared.values,
@@ -147,6 +174,12 @@ public final class Runner: Sendable {
 
     /// A refused result when the change window has no room for the step.
     private func refusal(_ node: Plan.Node, labelled id: String) -> StepResult? {
+        // A step that takes up a task the interrupted run started starts nothing new.
+        if let resume = options.resume,
+            resume.recordedTask(labelled: id) != nil || resume.pendingIntent(labelled: id) != nil
+        {
+            return nil
+        }
         guard let reason = windowRefusal(for: node.step, labelled: id) else { return nil }
         var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
         result.reason = reason
@@ -180,7 +213,7 @@ extension Runner {
         }
     }
 
-    func journalRunStart(_ runID: String) {
+    func journalRunStart(_ runID: String, inputs: [String: JSON]) {
         let playbook = plan.playbook
         if options.resume != nil {
             journal(["record": "resumed", "run-id": .string(runID)])
@@ -192,6 +225,7 @@ extension Runner {
                 "name": .string(playbook.name), "file": .string(playbook.file),
                 "sha256": .string(playbook.sha256),
             ],
+            "inputs": .object(inputs),
         ])
     }
 

@@ -70,6 +70,12 @@ struct StepExecutor {
                     + (result.result.taskID.map {
                         "; task \($0) may still be running on the server"
                     } ?? "")
+                // The attempt cut short by the timeout says so, not that the run was cancelled.
+                if let last = result.result.attempts.indices.last {
+                    result.result.attempts[last].error = ErrorSummary(
+                        message: result.result.reason ?? "timed out"
+                    )
+                }
             }
             return result
         }
@@ -216,8 +222,9 @@ struct StepExecutor {
                 )
                 return reply
             } catch let error as APIError {
-                if onceOnly, error.kind == .server {
-                    // The server answered with an error: it started nothing.
+                if onceOnly, error.kind == .server || !error.requestMayHaveReachedServer {
+                    // The server answered with an error, or the request never left: nothing
+                    // started.
                     runner.journal(["record": "not-started", "step": .string(displayID)])
                 }
                 let summary = ErrorSummary(error)
@@ -244,6 +251,11 @@ struct StepExecutor {
                     decision = .fail(reason: "\(error.description); not retried: \(refusal)")
                 }
                 switch decision {
+                case .relogin:
+                    outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: 0))
+                    try await requireConnection().loginAgain()
+                    number += 1
                 case .retry(let delay):
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)
@@ -293,7 +305,14 @@ struct StepExecutor {
                 Int.init
             )
         }
-        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent)
+        let admin: String
+        switch credentials {
+        case .password(let user, _): admin = user
+        case .apiKey(let key): admin = "api-key " + SHA256.hex(Array(key.utf8)).prefix(12)
+        }
+        let budgets = runner.budgets[serverName] ?? RateBudgets()
+        let budget = budgets.budget(server: endpoint.url, admin: admin, domain: options.domain)
+        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent, budget)
         let reply = try await attempting(&outcome, command: "login") {
             try await session.login(credentials, options: options)
         }

@@ -1,4 +1,5 @@
 internal import CCurl
+import ChkflowCore
 import Dispatch
 import Synchronization
 
@@ -317,7 +318,7 @@ final class CurlTransport: @unchecked Sendable {
                 requestMayHaveReachedServer: false
             )
         }
-        let keyPin = "sha256//" + Base64.encode(SHA256.hash(key))
+        let keyPin = "sha256//" + Base64.encode(SHA256.digest(key))
         chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, keyPin)
     }
 

@@ -59,6 +59,13 @@ public actor Session {
 
     public var isLoggedIn: Bool { sessionID != nil }
 
+    /// The administrator the session logged in as; nil for an api-key login, whose name the
+    /// login reply does not always give.
+    public var administrator: String? {
+        if case .password(let user, _)? = credentials { return user }
+        return nil
+    }
+
     /// The idle timeout the server gave the session at login (`session-timeout`, seconds).
     public private(set) var sessionTimeout: Int?
     private var lastRequest: Double?
@@ -186,6 +193,12 @@ public actor Session {
                 throw again.error
             }
         }
+    }
+
+    /// Logs in again with the same credentials and options, as an `on-error: relogin` rule asks;
+    /// the old session is left to expire (it may be the one the server no longer accepts).
+    public func loginAgain() async throws {
+        try await renewSession(after: generation)
     }
 
     /// Logs in again unless another call already did so since the refused request was sent;

@@ -443,7 +443,9 @@ struct SimulatorClientTests {
         }
     }
 
-    @Test func callsPerSecondOnOneConnection() async throws {
+    /// Speed is measured in Benchmarks/, not asserted here; this checks the calls share one
+    /// kept-alive connection.
+    @Test func manyCallsShareOneConnection() async throws {
         try await withSimulator { server in
             let session = Session(endpoint: Endpoint(url: server.baseURL))
             _ = try await session.login(admin, options: systemData)
@@ -452,15 +454,9 @@ struct SimulatorClientTests {
                 ["pre-export-verification-only": true]
             )
             let taskID = try #require(started["task-id"]?.stringValue)
-            let clock = ContinuousClock()
-            let elapsed = try await clock.measure {
-                for _ in 0..<200 { _ = try await session.showTasks([taskID]) }
-            }
+            for _ in 0..<200 { _ = try await session.showTasks([taskID]) }
             try await session.logout()
-            let seconds =
-                Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let perSecond = 200 / seconds
-            #expect(perSecond > 100, "\(Int(perSecond)) show-task calls per second")
+            #expect(server.requests.filter { $0.command == "show-task" }.count == 200)
             let connections = Set(
                 server.requests.filter { $0.command == "show-task" }.map(\.connection)
             )

@@ -199,7 +199,7 @@ struct DigestTests {
         ),
     ])
     func sha256(input: String, digest: String) {
-        #expect(CertificatePin(digest: SHA256.hash(Array(input.utf8))).text == digest)
+        #expect(CertificatePin(digest: SHA256.digest(Array(input.utf8))).text == digest)
     }
 
     @Test(arguments: ["", "f", "fo", "foo", "foob", "fooba", "foobar"])
