@@ -5,7 +5,15 @@ let package = Package(
     name: "chkflow",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "chkflow", targets: ["chkflow"])
+        .executable(name: "chkflow", targets: ["chkflow"]),
+        // For the benchmark package in Benchmarks/, which builds in release mode on its own.
+        .library(
+            name: "ChkflowKit",
+            targets: [
+                "ChkflowCore", "PlaybookYAML", "Playbook", "ManagementAPI", "Engine", "Results",
+                "Simulator",
+            ]
+        ),
     ],
     targets: [
         .systemLibrary(
@@ -18,13 +26,18 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "ChkflowCore", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PlaybookYAML", dependencies: ["CYAML"]),
         .target(name: "Playbook", dependencies: ["ChkflowCore", "PlaybookYAML"]),
         .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl"]),
         .target(name: "Engine", dependencies: ["ChkflowCore", "Playbook", "ManagementAPI"]),
         .target(name: "Results", dependencies: ["ChkflowCore", "Engine", "Playbook"]),
-        .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML"]),
+        .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML", "COpenSSL"]),
         .target(
             name: "ChkflowCLI",
             dependencies: [
@@ -34,7 +47,7 @@ let package = Package(
         ),
         .executableTarget(name: "chkflow", dependencies: ["ChkflowCLI"]),
         .testTarget(name: "ChkflowCoreTests", dependencies: ["ChkflowCore"]),
-        .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML"]),
+        .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML", "CYAML"]),
         .testTarget(
             name: "PlaybookTests",
             dependencies: ["Playbook", "PlaybookYAML"],
@@ -42,8 +55,16 @@ let package = Package(
         ),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results", "Engine", "Playbook"]),
+        .testTarget(
+            name: "ResultsTests",
+            dependencies: ["Results", "Engine", "Playbook"],
+            exclude: ["Samples"]
+        ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "ChkflowCore"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["ChkflowCore", "Playbook", "ManagementAPI", "Engine", "Simulator"]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["ChkflowCore"],

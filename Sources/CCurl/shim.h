@@ -24,4 +24,7 @@ static inline CURLcode chk_getinfo_long(CURL *h, CURLINFO i, long *v) {
 static inline CURLcode chk_getinfo_ptr(CURL *h, CURLINFO i, char **v) {
     return curl_easy_getinfo(h, i, v);
 }
+static inline CURLcode chk_getinfo_certinfo(CURL *h, struct curl_certinfo **v) {
+    return curl_easy_getinfo(h, CURLINFO_CERTINFO, v);
+}
 #endif

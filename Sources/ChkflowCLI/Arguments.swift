@@ -36,7 +36,7 @@ struct Arguments {
                 if parts.count == 2 {
                     values[name, default: []].append(parts[1])
                 } else if index < words.count, !operands.isEmpty, !words[index].hasPrefix("-"),
-                    words[index].hasSuffix(".yaml") || words[index].hasSuffix(".yml")
+                    Self.looksLikeValue(words[index])
                 {
                     values[name, default: []].append(words[index])
                     index += 1
@@ -61,6 +61,14 @@ struct Arguments {
                 throw UsageError(message)
             }
         }
+    }
+
+    /// Whether a word after an optional option is its value: a YAML file or a run id.
+    private static func looksLikeValue(_ word: String) -> Bool {
+        if word.hasSuffix(".yaml") || word.hasSuffix(".yml") { return true }
+        let parts = word.split(separator: "-")
+        return parts.count == 2 && parts[0].count == 14 && parts[0].allSatisfy(\.isNumber)
+            && parts[1].count == 8 && parts[1].allSatisfy(\.isHexDigit)
     }
 
     func has(_ flag: String) -> Bool { flags.contains(flag) }

@@ -10,6 +10,8 @@ public enum ExitCode: Int32, Sendable {
     case invalidInput = 65
     /// A file chkflow must write cannot be written (`EX_CANTCREAT`).
     case cannotCreate = 73
+    /// Another run of the same playbook holds the state folder (`EX_TEMPFAIL`).
+    case busy = 75
     /// Interrupted by Ctrl-C or SIGTERM.
     case interrupted = 130
 }

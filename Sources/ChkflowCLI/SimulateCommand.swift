@@ -7,32 +7,80 @@ enum SimulateCommand {
     static func execute(_ words: [String]) async throws(UsageError) -> ExitCode {
         let arguments = try Arguments(
             words,
-            valued: ["--listen", "--log", "--scenario"],
-            switches: []
+            valued: ["--listen", "--log", "--scenario", "--cert", "--key"],
+            switches: ["--tls"]
         )
         guard arguments.operands.isEmpty else { throw UsageError("simulate takes no operands") }
-        if arguments.value("--scenario") != nil {
-            throw UsageError(
-                "--scenario is not supported yet; the simulator serves its default scenario"
-            )
-        }
         let (host, port) = try listenAddress(arguments.value("--listen") ?? "127.0.0.1:0")
         let console = Console()
-        let server = SimulatorServer(scenario: .default, logPath: arguments.value("--log"))
+        guard let scenario = loadScenario(arguments.value("--scenario"), console: console) else {
+            return .invalidInput
+        }
+        let tls = try tlsIdentity(arguments, console: console)
+        if arguments.has("--tls"), tls == nil { return .runFailed }
+        let server = SimulatorServer(scenario: scenario, logPath: arguments.value("--log"))
         let bound: UInt16
         do {
-            bound = try server.start(host: host, port: port)
+            bound =
+                try tls.map { try server.start(host: host, port: port, tls: $0) }
+                ?? server.start(host: host, port: port)
         } catch {
             console.error("chkflow: error: cannot listen on \(host):\(port): \(error)")
             return .runFailed
         }
-        console.output("http://\(host):\(bound)")
+        console.output("\(tls == nil ? "http" : "https")://\(host):\(bound)")
+        if let tls {
+            console.info("certificate SHA-256 fingerprint: \(tls.sha256Fingerprint)")
+            console.info("certificate SHA-1 fingerprint: \(tls.sha1Fingerprint)")
+        }
         console.info(
-            "chkflow simulator: single management server, API 2.0.1; admin 'admin' password 'chkflow', api-key 'chkflow-demo-key'; Ctrl-C to stop"
+            "chkflow simulator: \(scenario.serverType.rawValue), API \(scenario.apiVersion); "
+                + "admins: \(scenario.admins.map(\.name).joined(separator: ", ")); Ctrl-C to stop"
         )
         await waitForSignal()
         server.stop()
         return .success
+    }
+
+    /// The scenario of a file, or the default one; nil (after printing why) when invalid.
+    static func loadScenario(_ path: String?, console: Console) -> Scenario? {
+        guard let path else { return .default }
+        do {
+            return try ScenarioFile.load(contentsOf: path)
+        } catch {
+            console.error(error.description)
+            return nil
+        }
+    }
+
+    /// A certificate made now, or the one `--cert` and `--key` name; nil without `--tls`.
+    private static func tlsIdentity(
+        _ arguments: Arguments,
+        console: Console
+    ) throws(UsageError)
+        -> TLSIdentity?
+    {
+        let cert = arguments.value("--cert")
+        let key = arguments.value("--key")
+        guard arguments.has("--tls") else {
+            if cert != nil || key != nil { throw UsageError("--cert and --key need --tls") }
+            return nil
+        }
+        guard (cert == nil) == (key == nil) else {
+            throw UsageError("--cert and --key go together")
+        }
+        do {
+            if let cert, let key {
+                return try TLSIdentity(
+                    certificatePEM: String(contentsOfFile: cert, encoding: .utf8),
+                    privateKeyPEM: String(contentsOfFile: key, encoding: .utf8)
+                )
+            }
+            return try TLSIdentity.selfSigned()
+        } catch {
+            console.error("chkflow: error: cannot set up TLS: \(error)")
+            return nil
+        }
     }
 
     /// `HOST:PORT` on a loopback address; the simulator never serves other networks.

@@ -118,10 +118,15 @@ public struct RunResult: Sendable {
     public var cleanupLogouts: [String]
 }
 
-/// What the engine reports while it runs; the CLI turns these into progress lines.
+/// What the engine reports while it runs; the CLI turns these into progress lines and the
+/// NDJSON event stream.
+///
+/// Step ids inside a `for-each` are labelled with the loop and item: `each[3].export`.
 public enum EngineEvent: Sendable {
     case stepStarted(id: String, kind: String, at: Double)
-    case stepProgress(id: String, taskID: String, percent: Int, status: String)
+    /// An attempt failed; `retryAfter` is the wait before the next one, nil when none follows.
+    case attemptFailed(id: String, attempt: Attempt, retryAfter: Double?)
+    case stepProgress(id: String, taskID: String, percent: Int, status: String, at: Double)
     case stepEnded(StepResult)
-    case notice(String)
+    case notice(String, at: Double)
 }

@@ -1,5 +1,6 @@
 import ChkflowCore
 import Foundation
+import ManagementAPI
 import Playbook
 
 /// A problem with what the operator supplied for a run (inputs, secrets), found before any call.
@@ -17,6 +18,20 @@ public struct RunOptions: Sendable {
     /// When set, every server is this URL and secrets take their `simulator` values.
     public var simulatorURL: String?
     public var userAgent: String = "chkflow"
+    /// The run's id, when the caller chose it (to name the journal before the run starts).
+    public var runID: String?
+    /// The journal the run appends to; nil runs without one (tests, benchmarks).
+    public var journal: Journal?
+    /// How long steps took in earlier runs, for the change window of steps with no `expect`.
+    public var history = StepHistory()
+    /// What the run takes over from an interrupted one (`--resume`).
+    public var resume: ResumeState?
+    /// The wall clock, seconds since 1970, for the change window; tests move it.
+    public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Opens the connection of each login step; a libcurl ``Session`` unless a test says else.
+    public var connectionFactory: ConnectionFactory = { endpoint, userAgent in
+        Session(endpoint: endpoint, userAgent: userAgent)
+    }
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?
 

@@ -6,7 +6,7 @@ import Playbook
 struct StepOutcome: Sendable {
     var result: StepResult
     /// The session a login step opened.
-    var openedSession: Session?
+    var openedSession: (any Connection)?
     var server: ServerSummary?
     /// The login step whose session a logout step closed.
     var closedSession: String?
@@ -17,9 +17,9 @@ struct StepContext: Sendable {
     var step: Step
     var node: Plan.Node
     var scope: EvaluationScope
-    var session: Session?
+    var session: (any Connection)?
     /// Every session open around the step, for the steps of a `for-each`.
-    var sessions: [String: Session]
+    var sessions: [String: any Connection]
     /// Loop variables in scope, for nested `for-each` steps.
     var loopValues: [String: JSON]
     /// Outputs of outer steps, for the steps of a `for-each`.
@@ -59,8 +59,8 @@ struct RunState {
     private var failedBefore: [Bool]
     private var outputs: [String: JSON]
     private let loopValues: [String: JSON]
-    var sessions: [String: Session]
-    private(set) var opened: [Session] = []
+    var sessions: [String: any Connection]
+    private(set) var opened: [any Connection] = []
     private(set) var servers: [ServerSummary] = []
     private(set) var cancelled = false
     private(set) var unfinished: Int
@@ -71,7 +71,7 @@ struct RunState {
         label: String? = nil,
         outerSteps: [String: JSON] = [:],
         loopValues: [String: JSON] = [:],
-        sessions: [String: Session] = [:]
+        sessions: [String: any Connection] = [:]
     ) {
         self.shared = shared
         self.nodes = nodes
@@ -99,7 +99,12 @@ struct RunState {
     }
 
     /// The next step whose dependencies have all ended, or nil.
-    mutating func nextReady() -> Int? { ready.pop() }
+    mutating func nextReady() -> Int? {
+        while let position = ready.pop() {
+            if results[position] == nil { return position }
+        }
+        return nil
+    }
 
     /// Puts back a ready step the scheduler had no room for.
     mutating func deferReady(_ position: Int) { ready.push(position) }
@@ -108,7 +113,13 @@ struct RunState {
 
     mutating func cancelPending() { cancelled = true }
 
+    /// The labelled id of the step at a position, as the journal and events name it.
+    func labelledID(_ position: Int) -> String {
+        label.map { "\($0).\(nodes[position].step.id)" } ?? nodes[position].step.id
+    }
+
     mutating func finish(_ position: Int, _ outcome: StepOutcome) {
+        guard results[position] == nil else { return }
         let result = outcome.result
         results[position] = result
         unfinished -= 1
@@ -162,7 +173,17 @@ struct RunState {
         let step = nodes[position].step
         var result = StepResult(id: step.id, kind: step.kindName, status: .skipped)
         let scope = scope(for: position)
-        guard let condition = step.condition else {
+        // As in GitHub Actions, a condition that calls no status function runs only after its
+        // dependencies succeeded: `success() && condition`.
+        let callsStatus =
+            step.condition?.expressions.contains { expression in
+                expression.functionNames.contains {
+                    ExpressionFunctions.statusFunctions.contains($0)
+                }
+            } ?? false
+        guard let condition = step.condition,
+            callsStatus || scope.statusFunctions["success"] == true
+        else {
             if cancelled {
                 result.status = .cancelled
                 result.reason = "the run was cancelled before this step started"

@@ -10,6 +10,12 @@ public final class Runner: Sendable {
     let options: RunOptions
     let onEvent: @Sendable (EngineEvent) -> Void
     let registry = SessionRegistry()
+    let exportSlots: ExportSlots
+    /// The run-wide limit of `--max-parallel`.
+    ///
+    /// Items of a `for-each` share it with every other step. A `for-each` step itself holds no
+    /// slot, so its items can never wait for it.
+    let parallel: ParallelLimit
 
     public init(
         plan: Plan,
@@ -19,17 +25,24 @@ public final class Runner: Sendable {
         self.plan = plan
         self.options = options
         self.onEvent = onEvent
+        self.parallel = ParallelLimit(max(1, options.maxParallel))
+        self.exportSlots = ExportSlots(
+            limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
+        )
     }
 
     /// Resolves inputs and secrets; call before `run` so that bad input stops the run before any
     /// request is sent.
     public func prepare() throws(RunSetupError) -> PreparedRun {
-        PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
+        var prepared = PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
+        if let runID = options.resume?.runID ?? options.runID { prepared.runID = runID }
+        return prepared
     }
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
-        let started = Self.now()
+        let started = options.resume?.started ?? Self.now()
+        journalRunStart(prepared.runID)
         let shared = RunShared(
             playbook: plan.playbook,
             values: prepared.values,
@@ -39,13 +52,16 @@ public final class Runner: Sendable {
         await schedule(&state)
         let cleanup = await registry.logOutRemaining()
         for id in cleanup {
-            onEvent(.notice("logged out session '\(id)', which no logout step closed"))
+            onEvent(
+                .notice("logged out session '\(id)', which no logout step closed", at: Self.now())
+            )
         }
         let totals = await registry.totals()
         let ordered = state.orderedResults
         let outcome: RunResult.Outcome =
             state.cancelled || Task.isCancelled
             ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
+        journal(["record": "run-ended", "outcome": .string(outcome.rawValue)])
         return RunResult(
             runID: prepared.runID,
             playbookName: plan.playbook.name,
@@ -75,26 +91,36 @@ public final class Runner: Sendable {
     /// Runs one graph to its end: the playbook's, or one item's of a `for-each`.
     func schedule(_ state: inout RunState) async {
         let limit = max(1, options.maxParallel)
+        await takeOverFromInterruptedRun(&state)
         await withTaskGroup(of: (Int, StepOutcome).self) { group in
             var running = 0
             while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
                 while running < limit, let position = state.nextReady() {
-                    if let skipped = state.decideSkip(position) {
+                    if let skipped = state.decideSkip(position)
+                        ?? refusal(state.nodes[position], labelled: state.labelledID(position))
+                    {
+                        journalStepEnd(skipped, labelled: state.labelledID(position))
                         state.finish(position, StepOutcome(result: skipped))
                         onEvent(.stepEnded(labelled(skipped, state.label)))
                         continue
                     }
                     let context = state.context(for: position)
+                    journal(["record": "step-started", "step": .string(state.labelledID(position))])
                     running += 1
                     let id = labelled(context.step.id, state.label)
                     onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
+                    let holdsSlot = context.node.children.isEmpty
                     group.addTask {
-                        (position, await StepExecutor(context: context, runner: self).execute())
+                        if holdsSlot { await self.parallel.acquire() }
+                        let outcome = await StepExecutor(context: context, runner: self).execute()
+                        if holdsSlot { await self.parallel.release() }
+                        return (position, outcome)
                     }
                 }
                 guard let (position, outcome) = await group.next() else { break }
                 running -= 1
+                journalStepEnd(outcome.result, labelled: state.labelledID(position))
                 state.finish(position, outcome)
                 if let session = outcome.openedSession {
                     await registry.add(session, id: labelled(outcome.result.id, state.label))
@@ -103,6 +129,28 @@ public final class Runner: Sendable {
                 onEvent(.stepEnded(labelled(outcome.result, state.label)))
             }
         }
+    }
+
+    /// Finishes at once the steps an interrupted run already did.
+    private func takeOverFromInterruptedRun(_ state: inout RunState) async {
+        guard let resume = options.resume else { return }
+        for position in state.nodes.indices {
+            let id = state.labelledID(position)
+            guard let result = resume.takeOver(state.nodes[position].step, labelled: id) else {
+                continue
+            }
+            if let taskID = result.taskID { await registry.know(taskID: taskID) }
+            state.finish(position, StepOutcome(result: result))
+            onEvent(.stepEnded(labelled(result, state.label)))
+        }
+    }
+
+    /// A refused result when the change window has no room for the step.
+    private func refusal(_ node: Plan.Node, labelled id: String) -> StepResult? {
+        guard let reason = windowRefusal(for: node.step, labelled: id) else { return nil }
+        var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
+        result.reason = reason
+        return result
     }
 
     private func labelled(_ id: String, _ label: String?) -> String {
@@ -116,12 +164,81 @@ public final class Runner: Sendable {
     }
 }
 
+extension Runner {
+    /// Appends a record to the journal, if the run has one; says so when it cannot.
+    @discardableResult
+    func journal(_ record: JSON) -> Bool {
+        guard let journal = options.journal else { return true }
+        var stamped = record.objectValue ?? [:]
+        stamped["time"] = .string(RFC3339.format(Self.now()))
+        do {
+            try journal.append(.object(stamped))
+            return true
+        } catch {
+            onEvent(.notice(error.message, at: Self.now()))
+            return false
+        }
+    }
+
+    func journalRunStart(_ runID: String) {
+        let playbook = plan.playbook
+        if options.resume != nil {
+            journal(["record": "resumed", "run-id": .string(runID)])
+            return
+        }
+        journal([
+            "record": "run", "chkflow-journal": 1, "run-id": .string(runID),
+            "playbook": [
+                "name": .string(playbook.name), "file": .string(playbook.file),
+                "sha256": .string(playbook.sha256),
+            ],
+        ])
+    }
+
+    func journalStepEnd(_ result: StepResult, labelled id: String) {
+        journal([
+            "record": "step-ended", "step": .string(id), "result": result.json,
+            "outputs": .object(result.outputs),
+        ])
+    }
+}
+
+/// A counting semaphore for the steps running at once.
+actor ParallelLimit {
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ slots: Int) { available = slots }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            available += 1
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
+}
+
 /// Every session and server a run met, for the totals and the final clean-up.
 actor SessionRegistry {
-    private var sessions: [(id: String, session: Session)] = []
+    private var sessions: [(id: String, session: any Connection)] = []
     private var serverList: [ServerSummary] = []
+    private var taskIDs: Set<String> = []
 
-    func add(_ session: Session, id: String) { sessions.append((id, session)) }
+    /// Remembers a task this run started, so that adoption never picks it for another step.
+    func know(taskID: String) { taskIDs.insert(taskID) }
+
+    func knows(taskID: String) -> Bool { taskIDs.contains(taskID) }
+
+    func add(_ session: any Connection, id: String) { sessions.append((id, session)) }
 
     func add(_ server: ServerSummary) { serverList.append(server) }
 
@@ -160,7 +277,8 @@ public struct PreparedRun: Sendable {
         self.runID = Self.makeRunID()
     }
 
-    private static func makeRunID() -> String {
+    /// A new run id: the UTC time of the run, then 8 random hex digits.
+    public static func makeRunID() -> String {
         let stamp = RFC3339.format(Runner.now()).filter { $0.isNumber }.prefix(14)
         let suffix = UUID().uuidString.lowercased().prefix(8)
         return "\(stamp)-\(suffix)"

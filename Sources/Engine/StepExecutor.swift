@@ -16,7 +16,72 @@ struct StepExecutor {
 
     var step: Step { context.step }
 
+    /// The name of the server the step's session is on, for per-server limits.
+    var serverName: String {
+        let playbook = context.playbook
+        if let login = context.node.session.flatMap({ playbook.anyStep(withID: $0) }),
+            case .login(let spec) = login.kind, let server = spec.server
+        {
+            return server
+        }
+        return playbook.servers.keys.sorted().first ?? ""
+    }
+
+    /// The step's id as events show it, with the loop item it belongs to.
+    var displayID: String { context.label.map { "\($0).\(step.id)" } ?? step.id }
+
+    /// Runs the step, within its `timeout` when it has one (a wait applies its timeout to the
+    /// task itself, so that the report can say the task goes on running).
     func execute() async -> StepOutcome {
+        let limit = step.timeout ?? context.playbook.defaults.timeout
+        guard let limit, !(step.kindName == "wait") else { return await executeUntimed() }
+        return await withTaskGroup(of: TimedChild.self) { group in
+            group.addTask { .finished(await executeUntimed()) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(limit * 1000)))
+                    return .expired
+                } catch {
+                    return .timerCancelled
+                }
+            }
+            var outcome: StepOutcome?
+            var expired = false
+            while let child = await group.next() {
+                switch child {
+                case .finished(let finished):
+                    outcome = finished
+                    group.cancelAll()
+                case .expired:
+                    expired = outcome == nil
+                    group.cancelAll()
+                case .timerCancelled: break
+                }
+            }
+            var result =
+                outcome
+                ?? StepOutcome(
+                    result: StepResult(id: step.id, kind: step.kindName, status: .timedOut)
+                )
+            if expired {
+                result.result.status = .timedOut
+                result.result.reason =
+                    "the step did not end within its timeout of \(DurationText.format(limit))"
+                    + (result.result.taskID.map {
+                        "; task \($0) may still be running on the server"
+                    } ?? "")
+            }
+            return result
+        }
+    }
+
+    private enum TimedChild: Sendable {
+        case finished(StepOutcome)
+        case expired
+        case timerCancelled
+    }
+
+    private func executeUntimed() async -> StepOutcome {
         var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
         result.started = Runner.now()
         var outcome = StepOutcome(result: result)
@@ -43,12 +108,18 @@ struct StepExecutor {
         }
         outcome.result.ended = Runner.now()
         if outcome.result.attempts.isEmpty, step.usesSession || step.kindName == "login" {
+            var error = outcome.result.error
+            if error == nil, outcome.result.status != .succeeded {
+                error = ErrorSummary(
+                    message: outcome.result.reason ?? outcome.result.status.rawValue
+                )
+            }
             outcome.result.attempts = [
                 Attempt(
                     number: 1,
                     started: outcome.result.started ?? 0,
                     ended: outcome.result.ended ?? 0,
-                    error: outcome.result.error
+                    error: error
                 )
             ]
         }
@@ -59,7 +130,7 @@ struct StepExecutor {
         switch step.kind {
         case .login(let login): try await performLogin(login, &outcome)
         case .logout:
-            try await requireSession().logout()
+            try await requireConnection().logout()
             outcome.closedSession = context.node.session
         case .verify(let request): try await performExport(request, verifying: true, &outcome)
         case .export(let request): try await performExport(request, verifying: false, &outcome)
@@ -70,7 +141,7 @@ struct StepExecutor {
         }
     }
 
-    private func requireSession() throws -> Session {
+    func requireConnection() throws -> any Connection {
         guard let session = context.session else {
             let name = context.node.session ?? "?"
             throw StepFailure(
@@ -102,24 +173,53 @@ struct StepExecutor {
     /// Sends a request, retrying as the step's error policy says; every attempt is recorded.
     private func attempting(
         _ outcome: inout StepOutcome,
+        command: String,
         _ request: () async throws -> JSON
     ) async throws -> JSON {
+        // A verification runs export-management but starts nothing that matters twice.
+        let commandClass = command == "login" ? .idempotent : step.commandClass
         let policy = ErrorPolicy(
             step: step,
             defaults: context.playbook.defaults,
-            commandClass: step.commandClass
+            commandClass: commandClass
         )
         let first = Runner.now()
         var number = 1
+        let onceOnly = commandClass == .onceOnly
+        if onceOnly, let taskID = runner.options.resume?.recordedTask(labelled: displayID) {
+            await runner.registry.know(taskID: taskID)
+            outcome.result.reason = "re-attached to task \(taskID), started before the interruption"
+            return ["task-id": .string(taskID)]
+        }
+        if onceOnly, runner.options.resume?.pendingIntent(labelled: displayID) == command {
+            return try await recoverInterruptedSend(command, &outcome)
+        }
         while true {
             let started = Runner.now()
+            if onceOnly {
+                let record: JSON = [
+                    "record": "intent", "step": .string(displayID), "command": .string(command),
+                ]
+                guard runner.journal(record) else {
+                    throw StepFailure(reason: "\(command) not sent: the journal cannot be written")
+                }
+            }
             do {
                 let reply = try await request()
+                if onceOnly, let taskID = reply["task-id"]?.stringValue {
+                    runner.journal([
+                        "record": "task", "step": .string(displayID), "task-id": .string(taskID),
+                    ])
+                }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: Runner.now())
                 )
                 return reply
             } catch let error as APIError {
+                if onceOnly, error.kind == .server {
+                    // The server answered with an error: it started nothing.
+                    runner.journal(["record": "not-started", "step": .string(displayID)])
+                }
                 let summary = ErrorSummary(error)
                 var attempt = Attempt(
                     number: number,
@@ -127,25 +227,34 @@ struct StepExecutor {
                     ended: Runner.now(),
                     error: summary
                 )
-                let decision = policy.decide(
+                var decision = policy.decide(
                     error,
                     attempt: number,
                     elapsed: Runner.now() - first,
                     random: { Double.random(in: 0...$0) }
                 )
+                if let adopted = try await adoptLostTask(error, command: command) {
+                    outcome.result.attempts.append(attempt)
+                    outcome.result.reason = adopted.note
+                    return adopted.reply
+                }
+                if case .retry(let delay) = decision,
+                    let refusal = runner.windowRefusal(ofWait: delay)
+                {
+                    decision = .fail(reason: "\(error.description); not retried: \(refusal)")
+                }
                 switch decision {
                 case .retry(let delay):
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)
                     runner.onEvent(
-                        .notice(
-                            "\(step.id): \(error.code ?? "error") on attempt \(number); retrying in \(DurationText.format(delay))"
-                        )
+                        .attemptFailed(id: displayID, attempt: attempt, retryAfter: delay)
                     )
                     try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                     number += 1
                 case .ignore:
                     outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
                     throw StepFailure(
                         status: .ignored,
                         reason: error.description + " (ignored: on-error says continue)",
@@ -153,6 +262,7 @@ struct StepExecutor {
                     )
                 case .fail(let reason):
                     outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
                     throw StepFailure(reason: reason ?? error.description, error: summary)
                 }
             }
@@ -183,8 +293,8 @@ struct StepExecutor {
                 Int.init
             )
         }
-        let session = Session(endpoint: endpoint, userAgent: runner.options.userAgent)
-        let reply = try await attempting(&outcome) {
+        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent)
+        let reply = try await attempting(&outcome, command: "login") {
             try await session.login(credentials, options: options)
         }
         outcome.openedSession = session
@@ -226,21 +336,55 @@ struct StepExecutor {
         _ outcome: inout StepOutcome
     ) async throws {
         var body: [String: JSON] = [:]
+        var secretFields: Set<String> = []
         for field in request.fields {
-            body[field.name] = try evaluate(field.value, "'\(field.name)'").json
+            let value = try evaluate(field.value, "'\(field.name)'")
+            body[field.name] = value.json
+            if value.isSecret { secretFields.insert(field.name) }
         }
-        let problems = ExportRules.problems(body: body, verifying: verifying)
+        // A value built from a secret never appears in a message, even a wrong one.
+        var problems = body.keys.sorted().compactMap { name -> String? in
+            guard let problem = ExportRules.problem(field: name, value: body[name] ?? .null) else {
+                return nil
+            }
+            return secretFields.contains(name)
+                ? "'\(name)' is not valid (its value is built from a secret and not shown)"
+                : problem
+        }
+        problems += ExportRules.ruleProblems(
+            known: body,
+            present: Set(body.keys),
+            verifying: verifying
+        )
         guard problems.isEmpty else {
             throw StepFailure(reason: "not sent: " + problems.joined(separator: "; "))
         }
         if verifying { body["pre-export-verification-only"] = true }
-        let session = try requireSession()
-        let reply = try await attempting(&outcome) {
-            try await session.call("export-management", .object(body))
+        let session = try requireConnection()
+        let server = serverName
+        if !verifying {
+            try await runner.exportSlots.acquire(server: server, connection: session)
+            // Waiting for a slot took time: the window may have no room left now.
+            if let refusal = runner.windowRefusal(for: step, labelled: displayID) {
+                await runner.exportSlots.abandon(server: server)
+                throw StepFailure(status: .refused, reason: refusal)
+            }
+        }
+        let reply: JSON
+        do {
+            reply = try await attempting(&outcome, command: "export-management") {
+                try await session.call("export-management", .object(body))
+            }
+        } catch {
+            if !verifying { await runner.exportSlots.abandon(server: server) }
+            throw error
         }
         guard let taskID = reply["task-id"]?.stringValue else {
+            if !verifying { await runner.exportSlots.abandon(server: server) }
             throw StepFailure(reason: "export-management replied without a task-id")
         }
+        await runner.registry.know(taskID: taskID)
+        if !verifying { await runner.exportSlots.started(server: server, taskID: taskID) }
         outcome.result.taskID = taskID
         outcome.result.outputs = ["task-id": .string(taskID), "response": reply]
     }
@@ -253,23 +397,38 @@ struct StepExecutor {
         outcome.result.taskID = taskID
         outcome.result.outputs["task-id"] = .string(taskID)
         let timeout = wait.timeout ?? step.timeout ?? context.playbook.defaults.timeout
-        let task = try await requireSession().waitForTask(taskID, timeout: timeout) {
-            [runner, step] info in
+        let id = displayID
+        let task = try await requireConnection().waitForTask(taskID, timeout: timeout) {
+            [runner] info in
             runner.onEvent(
                 .stepProgress(
-                    id: step.id,
+                    id: id,
                     taskID: info.taskID,
                     percent: info.progress,
-                    status: info.status.rawValue
+                    status: info.status.rawValue,
+                    at: Runner.now()
                 )
             )
         }
+        await runner.exportSlots.finished(taskID: taskID)
         outcome.result.task = task
         outcome.result.outputs["task"] = task.raw
         guard task.status.isSuccessByDefault else {
             throw StepFailure(
                 reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task)
             )
+        }
+    }
+
+    /// A reply without the session ids some commands return (login-to-domain, for one): the
+    /// session id is a secret and outputs reach the journal.
+    static func withoutSessionIDs(_ reply: JSON) -> JSON {
+        switch reply {
+        case .object(var members):
+            members["sid"] = nil
+            return .object(members.mapValues(withoutSessionIDs))
+        case .array(let items): return .array(items.map(withoutSessionIDs))
+        default: return reply
         }
     }
 
@@ -288,12 +447,13 @@ struct StepExecutor {
         } catch {
             throw StepFailure(reason: "'body': \(error.message)")
         }
-        let session = try requireSession()
-        let reply = try await attempting(&outcome) {
+        let session = try requireConnection()
+        let reply = try await attempting(&outcome, command: call.command) {
             try await session.call(call.command, body.json)
         }
-        outcome.result.outputs["response"] = reply
+        outcome.result.outputs["response"] = Self.withoutSessionIDs(reply)
         if let taskID = reply["task-id"]?.stringValue {
+            await runner.registry.know(taskID: taskID)
             outcome.result.taskID = taskID
             outcome.result.outputs["task-id"] = .string(taskID)
         }
@@ -311,7 +471,15 @@ struct StepExecutor {
 
     private func performAssert(_ assertion: Assertion) throws {
         guard try !evaluate(assertion.condition, "'that'").json.isTruthy else { return }
-        let message = try assertion.message.map { try evaluate($0, "'message'").json.interpolated }
-        throw StepFailure(reason: message ?? "the assertion is false")
+        guard let template = assertion.message else {
+            throw StepFailure(reason: "the assertion is false")
+        }
+        let message = try evaluate(template, "'message'")
+        guard !message.isSecret else {
+            throw StepFailure(
+                reason: "the assertion is false (its message is built from a secret and not shown)"
+            )
+        }
+        throw StepFailure(reason: message.json.interpolated)
     }
 }

@@ -63,6 +63,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The catalogue's entry for the code, nil for a code the reference does not list (or no
+    /// code at all).
+    public var catalogueEntry: ErrorCode? { code.flatMap { ErrorCatalogue.entry(for: $0) } }
+
     /// Whether a new login and the same request again can cure the failure.
     public var isSessionError: Bool { code.map { ErrorCatalogue.errorClass(of: $0) } == .session }
 

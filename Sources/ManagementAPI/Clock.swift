@@ -2,8 +2,8 @@
 public protocol APIClock: Sendable {
     /// Seconds since an arbitrary fixed point; never goes backwards.
     func now() -> Double
-    /// Suspends for the given number of seconds; throws `CancellationError` when cancelled.
-    func sleep(seconds: Double) async throws
+    /// Suspends until `now()` reaches the deadline; throws `CancellationError` when cancelled.
+    func sleep(until deadline: Double) async throws
 }
 
 /// The real clock: monotonic time, and `Task.sleep`.
@@ -18,7 +18,8 @@ public struct SystemClock: APIClock {
         return Double(seconds) + Double(attoseconds) * 1e-18
     }
 
-    public func sleep(seconds: Double) async throws {
+    public func sleep(until deadline: Double) async throws {
+        let seconds = deadline - now()
         guard seconds > 0 else { return try Task.checkCancellation() }
         try await Task.sleep(for: .seconds(seconds))
     }

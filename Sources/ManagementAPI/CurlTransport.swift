@@ -90,11 +90,17 @@ final class CurlTransport: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
+    /// Sets the options that hold for every request of the session.
+    ///
+    /// Swift strings passed to `chk_setopt_ptr` become C strings valid only for that call;
+    /// that is safe because libcurl copies every string option it is given.
     private func configure() {
         chk_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         chk_setopt_long(easy, CURLOPT_POST, 1)
         chk_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         chk_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        // HTTP/1.1 as Check Point's own clients speak it, whatever ALPN would offer.
+        chk_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         chk_setopt_long(easy, CURLOPT_NOPROGRESS, 0)
         chk_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(settings.connectTimeout))
         chk_setopt_long(easy, CURLOPT_TIMEOUT_MS, milliseconds(settings.requestTimeout))
@@ -145,9 +151,12 @@ final class CurlTransport: @unchecked Sendable {
         if control.isCancelled { throw CancellationError() }
         let sink = ReplySink()
         var headers: UnsafeMutablePointer<curl_slist>?
+        // curl_slist_append copies each string; the list is freed after the transfer, once
+        // the handle no longer points at it.
         for header in request.headers { headers = curl_slist_append(headers, header) }
         defer { curl_slist_free_all(headers) }
 
+        // libcurl copies the URL string, so the temporary C string may go after the call.
         chk_setopt_ptr(easy, CURLOPT_URL, request.url)
         chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, headers)
         chk_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
@@ -205,24 +214,34 @@ final class CurlTransport: @unchecked Sendable {
     {
         guard let code else { throw CancellationError() }
         if code == CURLE_ABORTED_BY_CALLBACK, control.isCancelled { throw CancellationError() }
-        guard code == CURLE_OK else { throw failure(for: code, sink: sink) }
+        guard code == CURLE_OK else {
+            throw Self.failure(
+                for: code,
+                detail: String(cString: errorBuffer),
+                requestSent: longInfo(easy, CURLINFO_REQUEST_SIZE) > 0,
+                overflowed: sink.overflowed
+            )
+        }
         return HTTPReply(
-            status: Int(longInfo(CURLINFO_RESPONSE_CODE)),
+            status: longInfo(easy, CURLINFO_RESPONSE_CODE),
             body: sink.bytes,
-            newConnections: Int(longInfo(CURLINFO_NUM_CONNECTS))
+            newConnections: longInfo(easy, CURLINFO_NUM_CONNECTS)
         )
     }
 
-    private func longInfo(_ info: CURLINFO) -> Int {
+    private func longInfo(_ handle: UnsafeMutableRawPointer, _ info: CURLINFO) -> Int {
         var value = 0
-        chk_getinfo_long(easy, info, &value)
+        chk_getinfo_long(handle, info, &value)
         return value
     }
 
-    private func failure(for code: CURLcode, sink: ReplySink) -> TransportFailure {
-        let detail = String(cString: errorBuffer)
+    private static func failure(
+        for code: CURLcode,
+        detail: String,
+        requestSent: Bool,
+        overflowed: Bool
+    ) -> TransportFailure {
         let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        let requestSent = longInfo(CURLINFO_REQUEST_SIZE) > 0
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
             return TransportFailure(
@@ -244,7 +263,7 @@ final class CurlTransport: @unchecked Sendable {
                 message: "timed out: " + text,
                 requestMayHaveReachedServer: requestSent
             )
-        case CURLE_WRITE_ERROR where sink.overflowed:
+        case CURLE_WRITE_ERROR where overflowed:
             return TransportFailure(
                 kind: .invalidReply,
                 message: "the reply is larger than \(maximumReplyBytes >> 20) MiB",
@@ -257,6 +276,127 @@ final class CurlTransport: @unchecked Sendable {
                 requestMayHaveReachedServer: requestSent
             )
         }
+    }
+
+    // MARK: - Certificate pin
+
+    /// Checks the server's certificate against a pin on a handshake-only connection, then pins
+    /// its public key for every later connection; nothing is sent before the check.
+    func verify(_ pin: CertificatePin, url: String) async throws {
+        let control = TransferControl()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<Void, any Error>) in
+                queue.async {
+                    continuation.resume(with: Result { try self.checkPin(pin, url: url, control) })
+                }
+            }
+        } onCancel: {
+            control.cancel()
+        }
+    }
+
+    /// Runs on `queue` only.
+    private func checkPin(_ pin: CertificatePin, url: String, _ control: TransferControl) throws {
+        if control.isCancelled { throw CancellationError() }
+        let der = try fetchCertificate(url: url, control)
+        let presented = CertificatePin(certificate: der)
+        guard presented == pin else {
+            throw TransportFailure(
+                kind: .tls,
+                message: "the server's certificate does not match the pinned fingerprint"
+                    + " (SHA-256 \(pin.text)); it presented SHA-256 \(presented.text);"
+                    + " nothing was sent to it",
+                requestMayHaveReachedServer: false
+            )
+        }
+        guard let key = Certificate.subjectPublicKeyInfo(der) else {
+            throw TransportFailure(
+                kind: .tls,
+                message: "the server's certificate has no readable public key",
+                requestMayHaveReachedServer: false
+            )
+        }
+        let keyPin = "sha256//" + Base64.encode(SHA256.hash(key))
+        chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, keyPin)
+    }
+
+    /// The server's certificate (DER), from a connection that only performs the handshake.
+    ///
+    /// Runs on `queue` only.
+    private func fetchCertificate(url: String, _ control: TransferControl) throws -> [UInt8] {
+        guard let probe = curl_easy_init() else {
+            throw TransportFailure(
+                kind: .transport,
+                message: "libcurl could not make a handle",
+                requestMayHaveReachedServer: false
+            )
+        }
+        defer { curl_easy_cleanup(probe) }
+        var detail = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
+        let code = detail.withUnsafeMutableBufferPointer { buffer in
+            chk_setopt_ptr(probe, CURLOPT_URL, url)
+            chk_setopt_long(probe, CURLOPT_CONNECT_ONLY, 1)
+            chk_setopt_long(probe, CURLOPT_CERTINFO, 1)
+            chk_setopt_long(probe, CURLOPT_SSL_VERIFYPEER, 0)
+            chk_setopt_long(probe, CURLOPT_SSL_VERIFYHOST, 0)
+            chk_setopt_long(probe, CURLOPT_NOSIGNAL, 1)
+            chk_setopt_long(probe, CURLOPT_NOPROGRESS, 0)
+            chk_setopt_xferinfo(probe, curlProgressCallback)
+            chk_setopt_long(probe, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(settings.connectTimeout))
+            chk_setopt_long(probe, CURLOPT_TIMEOUT_MS, milliseconds(settings.connectTimeout))
+            if settings.noProxy { chk_setopt_ptr(probe, CURLOPT_PROXY, "") }
+            // The error buffer and the unretained `control` stay valid for the whole perform,
+            // and both pointers are cleared before the closure returns.
+            chk_setopt_ptr(probe, CURLOPT_ERRORBUFFER, buffer.baseAddress)
+            chk_setopt_ptr(
+                probe,
+                CURLOPT_XFERINFODATA,
+                Unmanaged.passUnretained(control).toOpaque()
+            )
+            defer {
+                chk_setopt_ptr(probe, CURLOPT_ERRORBUFFER, nil)
+                chk_setopt_ptr(probe, CURLOPT_XFERINFODATA, nil)
+            }
+            return withExtendedLifetime(control) { curl_easy_perform(probe) }
+        }
+        if code == CURLE_ABORTED_BY_CALLBACK, control.isCancelled { throw CancellationError() }
+        guard code == CURLE_OK else {
+            throw Self.failure(
+                for: code,
+                detail: String(
+                    decoding: detail.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                    as: UTF8.self
+                ),
+                requestSent: false,
+                overflowed: false
+            )
+        }
+        guard let der = leafCertificate(probe) else {
+            throw TransportFailure(
+                kind: .tls,
+                message: "the server presented no certificate that could be read",
+                requestMayHaveReachedServer: false
+            )
+        }
+        return der
+    }
+
+    private func leafCertificate(_ probe: UnsafeMutableRawPointer) -> [UInt8]? {
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard chk_getinfo_certinfo(probe, &info) == CURLE_OK, let info,
+            info.pointee.num_of_certs > 0, let lists = info.pointee.certinfo
+        else { return nil }
+        // `lists` holds num_of_certs lists owned by the probe handle, alive until its cleanup.
+        var entry = lists[0]
+        while let current = entry {
+            if let data = current.pointee.data {
+                let text = String(cString: data)
+                if text.hasPrefix("Cert:") { return Certificate.der(fromPEM: text) }
+            }
+            entry = current.pointee.next
+        }
+        return nil
     }
 
     private func milliseconds(_ seconds: Double) -> Int {

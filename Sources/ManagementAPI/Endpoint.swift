@@ -143,3 +143,13 @@ struct AddressError: Error {
     var message: String
     init(_ message: String) { self.message = message }
 }
+
+extension Endpoint {
+    /// The warning to show on every run that talks to this endpoint without verifying it, or
+    /// nil when the endpoint is verified (or on this machine over plain HTTP).
+    public var tlsWarning: String? {
+        guard tls == .insecure, url.lowercased().hasPrefix("https://") else { return nil }
+        return "TLS verification is off for \(url) (insecure): chkflow does not check that it"
+            + " is talking to the real management server"
+    }
+}

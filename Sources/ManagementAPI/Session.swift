@@ -39,12 +39,19 @@ public actor Session {
     public nonisolated let endpoint: Endpoint
     private let userAgent: String
     let clock: any APIClock
+    /// The rate budget this session draws on, shared with the run's other sessions.
+    public nonisolated let budget: RateBudget?
     private var transport: CurlTransport?
     private var address: ServerAddress?
     private var sessionID: String?
     private var credentials: Credentials?
     private var loginOptions = LoginOptions()
     private var relogin: Task<Void, any Error>?
+    /// Counts the session ids this session has held, so that a refused request can tell
+    /// whether the id it was sent with has been renewed since.
+    private var generation = 0
+    private var certificatePinned = false
+    private var pinCheck: Task<Void, any Error>?
 
     /// The API version the server reported at login, such as `2.0.1`.
     public private(set) var apiServerVersion: String?
@@ -52,18 +59,38 @@ public actor Session {
 
     public var isLoggedIn: Bool { sessionID != nil }
 
-    public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
-        self.init(endpoint: endpoint, userAgent: userAgent, clock: SystemClock())
+    /// The idle timeout the server gave the session at login (`session-timeout`, seconds).
+    public private(set) var sessionTimeout: Int?
+    private var lastRequest: Double?
+
+    /// Seconds since the last request of this session went out (0 before the first).
+    public var idleSeconds: Double { lastRequest.map { clock.now() - $0 } ?? 0 }
+
+    /// Sends `keepalive` when the session has been idle for a third of its timeout, so that
+    /// a caller waiting for something other than a task (a retry pause, the change window)
+    /// can keep the session from expiring; returns whether it sent one.
+    @discardableResult
+    public func keepaliveIfIdle() async throws -> Bool {
+        guard isLoggedIn, idleSeconds >= Double(sessionTimeout ?? 600) / 3 else { return false }
+        try await keepalive()
+        return true
     }
 
-    /// A session whose task waits sleep on the given clock (tests use a manual one).
+    public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
+        self.init(endpoint: endpoint, userAgent: userAgent, budget: nil)
+    }
+
+    /// A session that paces its requests and logins by a budget shared with other sessions,
+    /// and whose task waits sleep on the given clock (tests pass one they control).
     public init(
         endpoint: Endpoint,
         userAgent: String = Session.defaultUserAgent,
-        clock: any APIClock
+        budget: RateBudget?,
+        clock: any APIClock = SystemClock()
     ) {
         self.endpoint = endpoint
         self.userAgent = userAgent
+        self.budget = budget
         self.clock = clock
     }
 
@@ -108,7 +135,9 @@ public actor Session {
         }
         members["sid"] = nil
         sessionID = sid
+        generation += 1
         apiServerVersion = members["api-server-version"]?.stringValue ?? apiServerVersion
+        sessionTimeout = members["session-timeout"]?.intValue.map { Int($0) } ?? sessionTimeout
         statistics.logins += 1
         return .object(members)
     }
@@ -127,15 +156,15 @@ public actor Session {
     /// Logs out; a session the server has already dropped counts as logged out.
     public func logout() async throws {
         guard sessionID != nil else { return }
-        defer {
-            sessionID = nil
-            credentials = nil
-        }
         do {
             _ = try await exchange("logout", [:], withSession: true)
-        } catch let error as APIError where error.isSessionError {
-            return
+        } catch is SessionRefusal {
+            // The server no longer knows the session: it is closed all the same.
         }
+        // Only a logout the server answered closes the session; after a cancelled or failed
+        // one the session stays open here, so that the run's clean-up can try again.
+        sessionID = nil
+        credentials = nil
     }
 
     /// Keeps an idle session alive.
@@ -146,22 +175,24 @@ public actor Session {
     /// Sends one command with a JSON object body and returns the reply; throws ``APIError`` or
     /// `CancellationError`.
     public func call(_ command: String, _ body: JSON = [:]) async throws -> JSON {
-        let sid = sessionID
         do {
             return try await exchange(command, body, withSession: true)
-        } catch let error as APIError
-            where error.isSessionError && credentials != nil && command != "logout"
-        {
-            try await renewSession(after: sid)
-            return try await exchange(command, body, withSession: true)
+        } catch let refusal as SessionRefusal {
+            guard credentials != nil, command != "logout" else { throw refusal.error }
+            try await renewSession(after: refusal.generation)
+            do {
+                return try await exchange(command, body, withSession: true)
+            } catch let again as SessionRefusal {
+                throw again.error
+            }
         }
     }
 
-    /// Logs in again unless another call already did so since `failedSID` was sent; calls that
-    /// meet the same expiry together share one login.
-    private func renewSession(after failedSID: String?) async throws {
+    /// Logs in again unless another call already did so since the refused request was sent;
+    /// calls that meet the same expiry together share one login.
+    private func renewSession(after failedGeneration: Int) async throws {
         if let relogin { return try await relogin.value }
-        guard sessionID == failedSID, let credentials else { return }
+        guard generation == failedGeneration, let credentials else { return }
         let options = loginOptions
         let attempt = Task { _ = try await self.sendLogin(credentials, options) }
         relogin = attempt
@@ -174,7 +205,7 @@ public actor Session {
         _ command: String,
         _ body: JSON,
         withSession: Bool,
-        sid: String? = nil
+        sid explicitSID: String? = nil
     )
         async throws -> JSON
     {
@@ -182,29 +213,96 @@ public actor Session {
         guard body.objectValue != nil else {
             throw APIError.usage(command, "the request body must be a JSON object")
         }
-        let sid = sid ?? sessionID
-        var headers = ["Content-Type: application/json", "Accept: application/json", "Expect:"]
-        if withSession, let sid { headers.append("X-chkp-sid: " + sid) }
-        let request = HTTPRequest(
-            url: (address?.base ?? "") + "/web_api/" + command,
-            body: body.serializedBytes(),
-            headers: headers,
-            freshConnection: Self.onceOnlyCommands.contains(command)
-        )
-        statistics.calls += 1
         let reply: HTTPReply
+        var reservation: LoginReservation?
+        var usedSID: String?
+        var usedGeneration = generation
         do {
-            reply = try await transport.post(request)
+            try await ensureCertificatePinned(transport)
+            reservation = try await waitForBudget(command)
+            // The session id is read after the waits: another call may have renewed it.
+            usedSID = explicitSID ?? sessionID
+            usedGeneration = generation
+            statistics.calls += 1
+            lastRequest = clock.now()
+            reply = try await transport.post(
+                request(command, body, sid: withSession ? usedSID : nil)
+            )
+            await finish(reservation)
         } catch let failure as TransportFailure {
+            await finish(reservation)
             throw APIError(
                 kind: failure.kind,
                 command: command,
                 message: failure.message,
                 requestMayHaveReachedServer: failure.requestMayHaveReachedServer
             )
+        } catch {
+            await finish(reservation)
+            throw error
         }
         statistics.connections += reply.newConnections
-        return try decode(reply, command: command, sid: sid)
+        do {
+            return try decode(reply, command: command, sid: usedSID)
+        } catch let error as APIError where error.code == "err_too_many_requests" {
+            await budget?.recordTooManyRequests(duringLogin: Self.loginCommands.contains(command))
+            throw error
+        } catch let error as APIError where error.isSessionError && withSession {
+            throw SessionRefusal(error: error, generation: usedGeneration)
+        }
+    }
+
+    private func request(_ command: String, _ body: JSON, sid: String?) -> HTTPRequest {
+        var headers = ["Content-Type: application/json", "Accept: application/json", "Expect:"]
+        if let sid { headers.append("X-chkp-sid: " + sid) }
+        return HTTPRequest(
+            url: (address?.base ?? "") + "/web_api/" + command,
+            body: body.serializedBytes(),
+            headers: headers,
+            freshConnection: Self.onceOnlyCommands.contains(command)
+        )
+    }
+
+    /// Commands that open a session and count against the login budget.
+    static let loginCommands: Set<String> = ["login", "login-to-domain"]
+
+    private func finish(_ reservation: LoginReservation?) async {
+        if let reservation { await budget?.loginFinished(reservation) }
+    }
+
+    /// Waits for the budget's slot; returns the login's reservation for a login command.
+    private func waitForBudget(_ command: String) async throws -> LoginReservation? {
+        guard let budget else { return nil }
+        var reservation: LoginReservation?
+        if Self.loginCommands.contains(command) { reservation = try await budget.acquireLogin() }
+        try await budget.acquireRequest()
+        return reservation
+    }
+
+    /// With a fingerprint policy, checks the server's certificate once, before the first
+    /// request; calls that arrive during the check wait for it.
+    private func ensureCertificatePinned(_ transport: CurlTransport) async throws {
+        guard case .fingerprint = endpoint.tls, !certificatePinned, let address, address.isHTTPS
+        else { return }
+        guard let pin = pin else {
+            throw TransportFailure(
+                kind: .usage,
+                message: CertificatePin.formatMessage,
+                requestMayHaveReachedServer: false
+            )
+        }
+        if let pinCheck { return try await pinCheck.value }
+        let check = Task { try await transport.verify(pin, url: address.base + "/") }
+        pinCheck = check
+        defer { pinCheck = nil }
+        try await check.value
+        certificatePinned = true
+        statistics.connections += 1
+    }
+
+    private var pin: CertificatePin? {
+        guard case .fingerprint(let text) = endpoint.tls else { return nil }
+        return CertificatePin(text)
     }
 
     private func decode(_ reply: HTTPReply, command: String, sid: String?) throws -> JSON {
@@ -253,4 +351,10 @@ public actor Session {
         transport = made
         return made
     }
+}
+
+/// A request refused with a session error, and which session id generation it was sent with.
+struct SessionRefusal: Error {
+    var error: APIError
+    var generation: Int
 }

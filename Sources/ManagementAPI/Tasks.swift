@@ -46,34 +46,63 @@ public struct TaskInfo: Sendable {
     }
 }
 
-/// A task wait that ran out of time while the task was still running on the server.
+/// A task wait that ran out of time while a task was still running on the server.
 public struct TaskWaitTimeout: Error, Sendable, CustomStringConvertible {
+    /// The task still running (the first of them, for a wait on several).
     public var taskID: String
     /// Seconds spent waiting.
     public var waited: Double
-    /// The last show-task entry seen, if any poll succeeded.
+    /// The last show-task entry seen of that task, if any poll succeeded.
     public var lastSeen: TaskInfo?
+    /// Every task still in progress (or never seen) when the time ran out.
+    public var taskIDs: [String]
+    /// The last show-task entries seen of those tasks.
+    public var allLastSeen: [TaskInfo]
 
     public init(taskID: String, waited: Double, lastSeen: TaskInfo?) {
-        self.taskID = taskID
+        self.init(taskIDs: [taskID], waited: waited, lastSeen: lastSeen.map { [$0] } ?? [])
+    }
+
+    public init(taskIDs: [String], waited: Double, lastSeen: [TaskInfo]) {
+        taskID = taskIDs.first ?? ""
         self.waited = waited
-        self.lastSeen = lastSeen
+        self.lastSeen = lastSeen.first { $0.taskID == taskIDs.first }
+        self.taskIDs = taskIDs
+        allLastSeen = lastSeen
     }
 
     public var description: String {
+        let after = DurationText.format(waited)
+        guard taskIDs.count == 1 else {
+            return "tasks \(taskIDs.joined(separator: ", ")) are still in progress after \(after);"
+                + " they keep running on the server: wait for them again with these task-ids"
+        }
         let progress = lastSeen.map { " at \($0.progress)%" } ?? ""
-        return
-            "task \(taskID) is still in progress\(progress) after \(DurationText.format(waited));"
-            + " it keeps running on the server: wait for it again with this task-id"
+        return "task \(taskID) is still in progress\(progress) after \(after); it keeps running on"
+            + " the server: wait for it again with this task-id"
+    }
+}
+
+/// A task's progress as one poll saw it.
+public struct ProgressSample: Sendable, Equatable {
+    /// The wait's clock reading when the reply came.
+    public var time: Double
+    public var progress: Int
+
+    public init(time: Double, progress: Int) {
+        self.time = time
+        self.progress = progress
     }
 }
 
 /// How often a task wait polls show-task.
 ///
 /// Polling starts at `initialInterval` and grows by `factor` up to `maximumInterval`. Once the
-/// task reports progress, the interval follows the estimated time left instead: a quarter of
-/// it, so a task far from done is polled rarely and one near its end quickly, but never more
-/// often than once per `elapsed / 40` seconds, so a task stuck at 99% is not hammered.
+/// task's progress has moved during the wait, the pause follows the time it still needs,
+/// estimated from the progress made between the first and the latest poll: a quarter of that
+/// time, so a task far from done is polled rarely and one near its end quickly. The pause is
+/// never shorter than 1/40 of the time the progress was measured over. A task whose progress
+/// does not move is polled at the growing pause, up to the cap.
 public struct PollPolicy: Sendable, Equatable {
     public var initialInterval: Double
     public var factor: Double
@@ -93,14 +122,24 @@ public struct PollPolicy: Sendable, Equatable {
         self.showTaskAttempts = showTaskAttempts
     }
 
-    /// The pause after poll number `poll` (0 for the first), `elapsed` seconds into the wait,
-    /// when the task last reported `progress` percent.
-    public func interval(afterPoll poll: Int, elapsed: Double, progress: Int) -> Double {
+    /// The pause after poll number `poll` (0 for the first), given the task's first and latest
+    /// progress seen during the wait.
+    public func interval(
+        afterPoll poll: Int,
+        first: ProgressSample?,
+        latest: ProgressSample?
+    )
+        -> Double
+    {
         var backoff = initialInterval
         for _ in 0..<min(poll, 64) { backoff = min(maximumInterval, backoff * factor) }
-        guard progress > 0, progress < 100, elapsed > 0 else { return backoff }
-        let remaining = elapsed * Double(100 - progress) / Double(progress)
-        let floor = max(initialInterval, elapsed / 40)
+        guard let first, let latest, latest.progress > first.progress, latest.progress < 100,
+            latest.time > first.time
+        else { return backoff }
+        let span = latest.time - first.time
+        let remaining =
+            span * Double(100 - latest.progress) / Double(latest.progress - first.progress)
+        let floor = max(initialInterval, span / 40)
         return min(maximumInterval, max(floor, remaining / 4))
     }
 }
@@ -145,50 +184,89 @@ extension Session {
         policy: PollPolicy,
         onProgress: @escaping @Sendable (TaskInfo) -> Void
     ) async throws -> TaskInfo {
+        let tasks = try await waitForTasks(
+            [id],
+            timeout: timeout,
+            policy: policy,
+            onProgress: onProgress
+        )
+        return tasks[0]
+    }
+
+    /// Polls several tasks with one show-task per round (as for the `tasks` reply of
+    /// install-database or run-script) until all have ended; returns them in the order asked.
+    public func waitForTasks(
+        _ ids: [String],
+        timeout: Double?,
+        policy: PollPolicy = PollPolicy(),
+        onProgress: @escaping @Sendable (TaskInfo) -> Void
+    ) async throws -> [TaskInfo] {
+        guard !ids.isEmpty else { return [] }
         let start = clock.now()
         var poll = 0
         var failures = 0
-        var last: TaskInfo?
+        var latest: [String: TaskInfo] = [:]
+        var firstSample: [String: ProgressSample] = [:]
+        var latestSample: [String: ProgressSample] = [:]
         while true {
             do {
-                let info = try await pollOnce(id)
+                let round = try await pollOnce(ids)
                 failures = 0
-                last = info
-                onProgress(info)
-                if info.status.isTerminal { return info }
+                let seenAt = clock.now()
+                for info in round {
+                    latest[info.taskID] = info
+                    let sample = ProgressSample(time: seenAt, progress: info.progress)
+                    if firstSample[info.taskID] == nil { firstSample[info.taskID] = sample }
+                    latestSample[info.taskID] = sample
+                    onProgress(info)
+                }
+                if round.allSatisfy(\.status.isTerminal) { return round }
             } catch let error as APIError where Self.isWorthRetrying(error) {
                 failures += 1
-                if failures >= policy.showTaskAttempts { throw error.about(task: id) }
+                if failures >= policy.showTaskAttempts { throw error.about(tasks: ids) }
             } catch let error as APIError {
-                throw error.about(task: id)
+                throw error.about(tasks: ids)
             }
-            let elapsed = clock.now() - start
-            var pause = policy.interval(
-                afterPoll: poll,
-                elapsed: elapsed,
-                progress: last?.progress ?? 0
-            )
+            let running = ids.filter { latest[$0]?.status.isTerminal != true }
+            let pause =
+                running.map { id in
+                    policy.interval(
+                        afterPoll: poll,
+                        first: firstSample[id],
+                        latest: latestSample[id]
+                    )
+                }.min() ?? policy.initialInterval
+            let now = clock.now()
+            let elapsed = now - start
+            var wakeUp = now + pause
             if let timeout {
                 guard elapsed < timeout else {
-                    throw TaskWaitTimeout(taskID: id, waited: elapsed, lastSeen: last)
+                    throw TaskWaitTimeout(
+                        taskIDs: running,
+                        waited: elapsed,
+                        lastSeen: running.compactMap { latest[$0] }
+                    )
                 }
-                pause = min(pause, timeout - elapsed)
+                wakeUp = min(wakeUp, start + timeout)
             }
-            try await clock.sleep(seconds: pause)
+            try await clock.sleep(until: wakeUp)
             poll += 1
         }
     }
 
-    private func pollOnce(_ id: String) async throws -> TaskInfo {
-        let tasks = try await showTasks([id])
-        guard let info = tasks.first(where: { $0.taskID == id }) else {
-            throw APIError.invalidReply(
-                "show-task",
-                status: 200,
-                "the reply does not list task \(id)"
-            )
+    /// One show-task round: an entry for every id, in the order asked.
+    private func pollOnce(_ ids: [String]) async throws -> [TaskInfo] {
+        let tasks = try await showTasks(ids)
+        return try ids.map { id in
+            guard let info = tasks.first(where: { $0.taskID == id }) else {
+                throw APIError.invalidReply(
+                    "show-task",
+                    status: 200,
+                    "the reply does not list task \(id)"
+                )
+            }
+            return info
         }
-        return info
     }
 
     /// Failures a later show-task may not meet: no reply, a busy or starting server.
@@ -202,10 +280,14 @@ extension Session {
 }
 
 extension APIError {
-    /// The same error, saying which task it was about and that the task may still be running.
-    func about(task id: String) -> APIError {
+    /// The same error, saying which tasks it was about and that they may still be running.
+    func about(tasks ids: [String]) -> APIError {
         var copy = self
-        copy.message += " (while waiting for task \(id), which may still be running on the server)"
+        copy.message +=
+            ids.count == 1
+            ? " (while waiting for task \(ids[0]), which may still be running on the server)"
+            : " (while waiting for tasks \(ids.joined(separator: ", ")), which may still be"
+                + " running on the server)"
         return copy
     }
 }

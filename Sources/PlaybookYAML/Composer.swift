@@ -26,129 +26,54 @@ struct Composer {
         var keyMarks: [String: Mark]?
     }
 
-    private let limits: YAMLLimits
+    private var limits: YAMLLimits
+    private let maximumDepth: Int
     private let file: String
     private var frames: [Frame] = []
     /// The finished entries of every open collection; a mapping's keys and values alternate.
     private let entries = EntryStack()
     private var anchors: [String: Anchored] = [:]
     private var nodeCount = 0
-    private(set) var root: Node?
+    private var hasDocument = false
+    private var root: Node?
 
     init(limits: YAMLLimits, file: String) {
         self.limits = limits
+        self.maximumDepth = min(limits.maximumDepth, YAMLLimits.largestSafeDepth)
+        self.limits.maximumNodes = max(limits.maximumNodes, 0)
         self.file = file
     }
 
-    /// Adds a node event (scalar, alias, start or end of a collection).
-    mutating func add(_ event: consuming Event) throws(YAMLError) {
-        switch consume event {
-        case .scalar(let scalar, let anchor, let mark):
-            try count(1, at: mark)
-            let node = Node(content: .scalar(scalar), mark: mark)
-            if let anchor { anchors[anchor] = Anchored(node: node, count: 1, height: 0) }
-            try attach(node, height: 0)
-        case .alias(let name, let mark):
-            try addAlias(named: name, at: mark)
-        case .sequenceStart(let anchor, let mark):
-            try open(isMapping: false, anchor: anchor, at: mark)
-        case .mappingStart(let anchor, let mark):
-            try open(isMapping: true, anchor: anchor, at: mark)
-        case .sequenceEnd, .mappingEnd:
-            try close()
-        case .streamStart, .streamEnd, .documentStart, .documentEnd:
-            break
+    // MARK: - Events
+
+    /// The start of a document: the first is welcome, a second is an error.
+    mutating func startDocument(at mark: Mark) throws(YAMLError) {
+        guard !hasDocument else {
+            throw error(at: mark, "several documents in one file; chkflow reads one")
         }
+        hasDocument = true
     }
 
-    // MARK: - Collections
-
-    private mutating func open(isMapping: Bool, anchor: String?, at mark: Mark) throws(YAMLError) {
-        guard frames.count < limits.maximumDepth else {
-            throw error(at: mark, "the document nests deeper than \(limits.maximumDepth) levels")
-        }
-        let countBefore = nodeCount
-        try count(1, at: mark)
-        let frame = Frame(
-            isMapping: isMapping,
-            mark: mark,
-            anchor: anchor,
-            countBefore: countBefore,
-            start: entries.count
-        )
-        frames.append(frame)
+    /// The root of the document, once the stream has ended.
+    func finish() throws(YAMLError) -> Node {
+        guard let root else { throw error(at: Mark(line: 1, column: 1), "the file is empty") }
+        return root
     }
 
-    private mutating func close() throws(YAMLError) {
-        guard let frame = frames.popLast() else { return }
-        let content: Node.Content =
-            frame.isMapping
-            ? .mapping(entries.popPairs(from: frame.start))
-            : .sequence(entries.popItems(from: frame.start))
-        let node = Node(content: content, mark: frame.mark)
-        if let anchor = frame.anchor {
-            let count = nodeCount - frame.countBefore
-            anchors[anchor] = Anchored(node: node, count: count, height: frame.height + 1)
-        }
-        try attach(node, height: frame.height + 1)
+    mutating func addScalar(
+        _ scalar: consuming Node.Scalar,
+        anchor: String?,
+        at mark: Mark
+    ) throws(YAMLError) {
+        nodeCount += 1
+        guard nodeCount <= limits.maximumNodes else { throw tooManyNodes(at: mark) }
+        if isExpectingKey { try checkKey(scalar, at: mark) }
+        let node = Node(content: .scalar(consume scalar), mark: mark)
+        if let anchor { anchors[anchor] = Anchored(node: node, count: 1, height: 0) }
+        attach(consume node, height: 0)
     }
 
-    // MARK: - Completed nodes
-
-    /// Puts a finished node into the collection that is open, or makes it the root.
-    private mutating func attach(_ node: consuming Node, height: Int) throws(YAMLError) {
-        let top = frames.endIndex - 1
-        guard top >= 0 else {
-            root = node
-            return
-        }
-        frames[top].height = max(frames[top].height, height)
-        let isKey = frames[top].isMapping && (entries.count - frames[top].start) % 2 == 0
-        if isKey { try checkKey(node) }
-        entries.push(node)
-    }
-
-    private mutating func checkKey(_ key: Node) throws(YAMLError) {
-        guard case .scalar(let scalar) = key.content else { return }
-        let isMerge =
-            scalar.tag == "tag:yaml.org,2002:merge"
-            || (scalar.text == "<<" && scalar.style == .plain && scalar.tag == nil)
-        if isMerge {
-            let message = "merge keys ('<<') are not supported; write the keys out in full"
-            throw error(at: key.mark, message)
-        }
-        if let first = firstMark(ofKey: scalar.text, at: key.mark) {
-            throw error(at: key.mark, "duplicate key '\(scalar.text)' (first at \(first))")
-        }
-    }
-
-    /// The position of an earlier key with the same text in the open mapping, and records this
-    /// one when there is none.
-    private mutating func firstMark(ofKey text: String, at mark: Mark) -> Mark? {
-        let top = frames.endIndex - 1
-        let keys = stride(from: frames[top].start, to: entries.count, by: 2)
-        if frames[top].keyMarks == nil, keys.underestimatedCount < 8 {
-            for index in keys {
-                if case .scalar(let key) = entries[index].content, key.text == text {
-                    return entries[index].mark
-                }
-            }
-            return nil
-        }
-        if frames[top].keyMarks == nil {
-            var marks: [String: Mark] = [:]
-            for index in keys {
-                guard case .scalar(let key) = entries[index].content else { continue }
-                marks[key.text] = marks[key.text] ?? entries[index].mark
-            }
-            frames[top].keyMarks = marks
-        }
-        return frames[top].keyMarks?.updateValue(mark, forKey: text)
-    }
-
-    // MARK: - Aliases and limits
-
-    private mutating func addAlias(named name: String, at mark: Mark) throws(YAMLError) {
+    mutating func addAlias(named name: String, at mark: Mark) throws(YAMLError) {
         guard let anchored = anchors[name] else {
             if frames.contains(where: { $0.anchor == name }) {
                 throw error(at: mark, "alias '*\(name)' refers to a node that contains it")
@@ -159,22 +84,118 @@ struct Composer {
             let limit = limits.maximumNodes
             throw error(at: mark, "alias '*\(name)' expands the document beyond \(limit) nodes")
         }
-        guard frames.count + anchored.height <= limits.maximumDepth else {
-            let limit = limits.maximumDepth
+        guard frames.count + anchored.height <= maximumDepth else {
+            let limit = maximumDepth
             throw error(at: mark, "alias '*\(name)' nests the document deeper than \(limit) levels")
         }
         nodeCount += anchored.count
-        try attach(Node(content: anchored.node.content, mark: mark), height: anchored.height)
+        if isExpectingKey, case .scalar(let scalar) = anchored.node.content {
+            try checkKey(scalar, at: mark)
+        }
+        attach(Node(content: anchored.node.content, mark: mark), height: anchored.height)
     }
 
-    private mutating func count(_ nodes: Int, at mark: Mark) throws(YAMLError) {
-        guard nodes <= limits.maximumNodes - nodeCount else {
-            throw error(at: mark, "the document has more than \(limits.maximumNodes) nodes")
+    mutating func openCollection(
+        isMapping: Bool,
+        anchor: String?,
+        at mark: Mark
+    ) throws(YAMLError) {
+        guard frames.count < maximumDepth else {
+            throw error(at: mark, "the document nests deeper than \(maximumDepth) levels")
         }
-        nodeCount += nodes
+        let countBefore = nodeCount
+        nodeCount += 1
+        guard nodeCount <= limits.maximumNodes else { throw tooManyNodes(at: mark) }
+        // From here on the name means this collection, which is not finished: an alias to it
+        // inside it is a cycle, not a reference to an earlier anchor of the same name.
+        if let anchor { anchors[anchor] = nil }
+        let frame = Frame(
+            isMapping: isMapping,
+            mark: mark,
+            anchor: anchor,
+            countBefore: countBefore,
+            start: entries.count
+        )
+        frames.append(frame)
+    }
+
+    mutating func closeCollection() {
+        guard let frame = frames.popLast() else { return }
+        let content: Node.Content =
+            frame.isMapping
+            ? .mapping(entries.popPairs(from: frame.start))
+            : .sequence(entries.popItems(from: frame.start))
+        let node = Node(content: content, mark: frame.mark)
+        if let anchor = frame.anchor {
+            let count = nodeCount - frame.countBefore
+            anchors[anchor] = Anchored(node: node, count: count, height: frame.height + 1)
+        }
+        attach(node, height: frame.height + 1)
+    }
+
+    // MARK: - Building
+
+    /// Whether the next node is a key: the open collection is a mapping with every key paired.
+    private var isExpectingKey: Bool {
+        let top = frames.endIndex - 1
+        return top >= 0 && frames[top].isMapping && (entries.count - frames[top].start) % 2 == 0
+    }
+
+    /// Puts a finished node into the collection that is open, or makes it the root.
+    private mutating func attach(_ node: consuming Node, height: Int) {
+        let top = frames.endIndex - 1
+        guard top >= 0 else {
+            root = node
+            return
+        }
+        // A scalar's height of 0 never raises a collection's height.
+        if height > frames[top].height { frames[top].height = height }
+        entries.push(node)
+    }
+
+    private mutating func checkKey(_ key: borrowing Node.Scalar, at mark: Mark) throws(YAMLError) {
+        if key.isMergeKey {
+            let message = "merge keys ('<<') are not supported; write the keys out in full"
+            throw error(at: mark, message)
+        }
+        if let first = firstMark(ofKey: key.text, at: mark) {
+            throw error(at: mark, "duplicate key '\(key.text)' (first at \(first))")
+        }
+    }
+
+    /// The position of an earlier key with the same text in the open mapping, and records this
+    /// one when there is none.
+    private mutating func firstMark(ofKey text: String, at mark: Mark) -> Mark? {
+        let top = frames.endIndex - 1
+        let start = frames[top].start
+        if frames[top].keyMarks == nil, entries.count - start < 16 {
+            return entries.firstMark(ofKey: text, amongEvery: 2, from: start)
+        }
+        if frames[top].keyMarks == nil {
+            var marks: [String: Mark] = [:]
+            for index in stride(from: start, to: entries.count, by: 2) {
+                guard case .scalar(let key) = entries[index].content else { continue }
+                marks[key.text] = marks[key.text] ?? entries[index].mark
+            }
+            frames[top].keyMarks = marks
+        }
+        return frames[top].keyMarks?.updateValue(mark, forKey: text)
+    }
+
+    private func tooManyNodes(at mark: Mark) -> YAMLError {
+        error(at: mark, "the document has more than \(limits.maximumNodes) nodes")
     }
 
     private func error(at mark: Mark, _ message: String) -> YAMLError {
         YAMLError(file: file, mark: mark, message: message)
+    }
+}
+
+extension Node.Scalar {
+    /// Whether this is YAML 1.1's merge key: a plain, untagged `<<` or one tagged `!!merge`.
+    fileprivate var isMergeKey: Bool {
+        let tag = tag
+        if tag == nil { return style == .plain && text == "<<" }
+        return tag == "tag:yaml.org,2002:merge"
     }
 }

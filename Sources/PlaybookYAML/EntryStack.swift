@@ -24,6 +24,22 @@ final class EntryStack {
         return base[index]
     }
 
+    /// The mark of the first scalar with this text among the entries at `start`, `start +
+    /// stride`, and so on; compared in place, without copying the nodes out.
+    func firstMark(ofKey text: String, amongEvery stride: Int, from start: Int) -> Mark? {
+        var index = start
+        while index < count {
+            // Comparing lengths first spares most unequal keys a full string comparison.
+            if case .scalar(let scalar) = base[index].content,
+                scalar.text.utf8.count == text.utf8.count, scalar.text == text
+            {
+                return base[index].mark
+            }
+            index += stride
+        }
+        return nil
+    }
+
     func push(_ node: consuming Node) {
         if count == capacity { grow() }
         (base + count).initialize(to: node)

@@ -2,82 +2,90 @@ internal import CYAML
 
 /// The owner of one libyaml parser and of the bytes it reads.
 ///
-/// libyaml keeps only a pointer to its input, so the parser copies the input into a buffer it
-/// owns and frees both together in `deinit`. The `yaml_parser_t` and the event it fills live on
-/// the heap at fixed addresses, because libyaml holds on to them between calls. Not `Sendable`:
-/// one parser belongs to one loading call.
+/// libyaml pulls its input through `readInput`, a C callback that copies the next chunk of
+/// `source` into libyaml's own buffer, so libyaml never holds a pointer into Swift memory and
+/// the input needs no second copy. The callback finds this object through the context pointer
+/// libyaml passes back; that pointer is unretained, which is safe because this object owns the
+/// libyaml parser and deletes it in `deinit`, before the object itself goes away.
+///
+/// The `yaml_parser_t` and the event it fills live on the heap at fixed addresses, because
+/// libyaml holds on to them between calls. Not `Sendable`: one parser belongs to one loading
+/// call.
 final class EventParser {
     private let parser: UnsafeMutablePointer<yaml_parser_t>
     private let event: UnsafeMutablePointer<yaml_event_t>
-    private let input: UnsafeMutableBufferPointer<UInt8>
     private let source: [UInt8]
+    private var readOffset = 0
     private let file: String
 
-    /// Creates a parser over a copy of `bytes`, which must already be known to be UTF-8 (or
-    /// invalid UTF-8: libyaml reports that), not UTF-16.
+    /// Creates a parser over `bytes`, which must not be UTF-16 (libyaml would decode it, and
+    /// every position after that would disagree with the file).
     init(bytes: [UInt8], file: String) throws(YAMLError) {
         self.source = bytes
         self.file = file
-        input = .allocate(capacity: max(bytes.count, 1))
-        _ = input.initialize(from: bytes)
         parser = .allocate(capacity: 1)
         event = .allocate(capacity: 1)
         guard yaml_parser_initialize(parser) != 0 else {
             parser.deallocate()
             event.deallocate()
-            input.deallocate()
             throw YAMLError(file: file, mark: Mark(line: 1, column: 1), message: outOfMemory)
         }
-        yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
+        yaml_parser_set_input(parser, readInput, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
         yaml_parser_delete(parser)
         parser.deallocate()
         event.deallocate()
-        input.deallocate()
     }
 
-    /// The next event; throws the libyaml error, translated, when the input is not valid YAML.
-    func next() throws(YAMLError) -> Event {
+    /// Copies up to `capacity` bytes of the input from where the last call stopped; zero bytes
+    /// means the end of the input.
+    fileprivate func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {
+        let count = min(capacity, source.count - readOffset)
+        source.withUnsafeBufferPointer { bytes in
+            guard let start = bytes.baseAddress, count > 0 else { return }
+            buffer.update(from: start + readOffset, count: count)
+        }
+        readOffset += count
+        return count
+    }
+
+    /// Parses one event and hands it to `composer`; false once the stream has ended.
+    func parseEvent(into composer: inout Composer) throws(YAMLError) -> Bool {
         guard yaml_parser_parse(parser, event) != 0 else {
             throw LibYAMLError(parser.pointee).yamlError(file: file, source: source)
         }
         defer { yaml_event_delete(event) }
-        return convert(event.pointee)
-    }
-
-    private func convert(_ event: yaml_event_t) -> Event {
-        let mark = Mark(event.start_mark)
-        switch event.type {
-        case YAML_SCALAR_EVENT:
-            let data = event.data.scalar
+        let mark = Mark(event.pointee.start_mark)
+        switch event.pointee.type.rawValue {
+        case YAML_SCALAR_EVENT.rawValue:
+            let data = event.pointee.data.scalar
             let bytes = UnsafeBufferPointer(start: data.value, count: data.length)
             let scalar = Node.Scalar(
                 text: String(decoding: bytes, as: UTF8.self),
                 style: Node.ScalarStyle(data.style),
                 tag: string(data.tag)
             )
-            return .scalar(scalar, anchor: string(data.anchor), mark: mark)
-        case YAML_ALIAS_EVENT:
-            return .alias(anchor: string(event.data.alias.anchor) ?? "", mark: mark)
-        case YAML_SEQUENCE_START_EVENT:
-            return .sequenceStart(anchor: string(event.data.sequence_start.anchor), mark: mark)
-        case YAML_SEQUENCE_END_EVENT:
-            return .sequenceEnd
-        case YAML_MAPPING_START_EVENT:
-            return .mappingStart(anchor: string(event.data.mapping_start.anchor), mark: mark)
-        case YAML_MAPPING_END_EVENT:
-            return .mappingEnd
-        case YAML_DOCUMENT_START_EVENT:
-            return .documentStart(mark)
-        case YAML_DOCUMENT_END_EVENT:
-            return .documentEnd
-        case YAML_STREAM_START_EVENT:
-            return .streamStart
+            try composer.addScalar(consume scalar, anchor: string(data.anchor), at: mark)
+        case YAML_ALIAS_EVENT.rawValue:
+            try composer.addAlias(named: string(event.pointee.data.alias.anchor) ?? "", at: mark)
+        case YAML_SEQUENCE_START_EVENT.rawValue:
+            let anchor = string(event.pointee.data.sequence_start.anchor)
+            try composer.openCollection(isMapping: false, anchor: anchor, at: mark)
+        case YAML_MAPPING_START_EVENT.rawValue:
+            let anchor = string(event.pointee.data.mapping_start.anchor)
+            try composer.openCollection(isMapping: true, anchor: anchor, at: mark)
+        case YAML_SEQUENCE_END_EVENT.rawValue, YAML_MAPPING_END_EVENT.rawValue:
+            composer.closeCollection()
+        case YAML_DOCUMENT_START_EVENT.rawValue:
+            try composer.startDocument(at: mark)
+        case YAML_STREAM_END_EVENT.rawValue, YAML_NO_EVENT.rawValue:
+            return false
         default:
-            return .streamEnd
+            break
         }
+        return true
     }
 
     private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
@@ -90,6 +98,7 @@ let outOfMemory = "not enough memory to read the file"
 
 extension Mark {
     /// Converts libyaml's 0-based mark.
+    @inline(__always)
     init(_ mark: yaml_mark_t) {
         self.init(line: mark.line + 1, column: mark.column + 1)
     }
@@ -105,4 +114,17 @@ extension Node.ScalarStyle {
         default: self = .plain
         }
     }
+}
+
+/// libyaml's read handler: fills `buffer` from the `EventParser` that `context` points to.
+private func readInput(
+    context: UnsafeMutableRawPointer?,
+    buffer: UnsafeMutablePointer<UInt8>?,
+    capacity: Int,
+    count: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    guard let context, let buffer, let count else { return 0 }
+    let parser = Unmanaged<EventParser>.fromOpaque(context).takeUnretainedValue()
+    count.pointee = parser.read(into: buffer, capacity: capacity)
+    return 1
 }

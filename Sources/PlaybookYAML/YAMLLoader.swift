@@ -24,24 +24,8 @@ public enum YAMLLoader {
         }
         let parser = try EventParser(bytes: bytes, file: file)
         var composer = Composer(limits: limits, file: file)
-        var sawDocument = false
-        while true {
-            switch try parser.next() {
-            case .streamEnd:
-                guard let root = composer.root else {
-                    throw YAMLError(file: file, mark: start, message: "the file is empty")
-                }
-                return root
-            case .documentStart(let mark):
-                guard !sawDocument else {
-                    let message = "several documents in one file; chkflow reads one"
-                    throw YAMLError(file: file, mark: mark, message: message)
-                }
-                sawDocument = true
-            case let event:
-                try composer.add(event)
-            }
-        }
+        while try parser.parseEvent(into: &composer) {}
+        return try composer.finish()
     }
 
     /// Reads the file at `path` and loads its single document.

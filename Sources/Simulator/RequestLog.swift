@@ -68,8 +68,17 @@ final class RequestLog: Sendable {
         }
     }
 
+    /// The most records kept in memory.
+    ///
+    /// A long `chkflow simulate` under load would otherwise grow without bound. The oldest go
+    /// first; the file keeps everything.
+    static let memoryLimit = 1_000_000
+
     func append(_ record: RequestRecord, method: String) {
         storage.withLock { storage in
+            if storage.records.count >= Self.memoryLimit {
+                storage.records.removeFirst(Self.memoryLimit / 10)
+            }
             storage.records.append(record)
             guard storage.fd >= 0 else { return }
             let line = Array((Self.line(for: record, method: method) + "\n").utf8)

@@ -37,19 +37,24 @@ public struct TaskBehaviour: Sendable, Equatable {
     public var warnings: [String] = []
     /// Blocking errors the task reports (what stops a real export after verification).
     public var blockingErrors: [String] = []
+    /// When set, the `task-details` of the ended task, exactly; otherwise the simulator makes
+    /// one entry of its own.
+    public var taskDetails: [JSON]?
 
     public init(
         duration: Double,
         finalStatus: TaskStatus = .succeeded,
         hangAt: Int? = nil,
         warnings: [String] = [],
-        blockingErrors: [String] = []
+        blockingErrors: [String] = [],
+        taskDetails: [JSON]? = nil
     ) {
         self.duration = duration
         self.finalStatus = finalStatus
         self.hangAt = hangAt
         self.warnings = warnings
         self.blockingErrors = blockingErrors
+        self.taskDetails = taskDetails
     }
 }
 
@@ -71,7 +76,7 @@ public struct RateLimits: Sendable, Equatable {
 }
 
 /// Everything that makes one simulated server differ from another.
-public struct Scenario: Sendable {
+public struct Scenario: Sendable, Equatable {
     /// Single management server or Multi-Domain Server.
     public var serverType: ServerType = .singleServer
     /// The API version the server runs; unversioned paths get this version.

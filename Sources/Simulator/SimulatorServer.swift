@@ -15,7 +15,8 @@ import Glibc
 ///
 /// Serving happens on threads of the server's own; `start` returns as soon as it listens.
 public final class SimulatorServer: Sendable {
-    private let scenario: Scenario
+    /// The scenario the server plays.
+    public let scenario: Scenario
     private let logPath: String?
     private let log = RequestLog()
     private let settings: TransportSettings
@@ -33,6 +34,7 @@ public final class SimulatorServer: Sendable {
         var port: UInt16
         var loops: [EventLoop]
         var threads: [pthread_t]
+        var secure: Bool
     }
 
     /// A server for a scenario; with `logPath`, every request is also appended to that file as
@@ -43,14 +45,46 @@ public final class SimulatorServer: Sendable {
         self.settings = TransportSettings()
     }
 
+    /// A server with transport settings other than the defaults (shorter timeouts in tests).
+    init(scenario: Scenario, logPath: String? = nil, settings: TransportSettings) {
+        self.scenario = scenario
+        self.logPath = logPath
+        self.settings = settings
+    }
+
     deinit { stop() }
 
     /// Binds and listens, then serves on threads of its own; returns the port (useful with 0).
     @discardableResult
     public func start(host: String = "127.0.0.1", port: UInt16 = 0) throws -> UInt16 {
+        try start(host: host, port: port, secure: nil)
+    }
+
+    /// Like `start(host:port:)`, serving HTTPS with `tls` instead of plain HTTP.
+    ///
+    /// Throws `SimulatorError.tlsUnavailable` when this build has no OpenSSL.
+    @discardableResult
+    public func start(
+        host: String = "127.0.0.1",
+        port: UInt16 = 0,
+        tls: TLSIdentity
+    ) throws
+        -> UInt16
+    {
+        try start(host: host, port: port, secure: try OpenSSLSupport.serverContext(tls))
+    }
+
+    /// Whether this build can serve HTTPS (it was built with OpenSSL).
+    public static var supportsTLS: Bool { OpenSSLSupport.isAvailable }
+
+    private func start(
+        host: String,
+        port: UInt16,
+        secure: (any SecureChannelFactory)?
+    ) throws(SimulatorError) -> UInt16 {
         try runtime.withLock { runtime throws(SimulatorError) in
             guard case .idle = runtime else { throw .alreadyStarted }
-            runtime = .running(try launch(host: host, port: port))
+            runtime = .running(try launch(host: host, port: port, secure: secure))
         }
         return self.port
     }
@@ -67,11 +101,12 @@ public final class SimulatorServer: Sendable {
     public var baseURL: String {
         runtime.withLock { runtime in
             guard case .running(let running) = runtime else { return "http://127.0.0.1:0" }
-            return "http://\(Self.authority(host: running.host, port: running.port))"
+            let scheme = running.secure ? "https" : "http"
+            return "\(scheme)://\(Self.authority(host: running.host, port: running.port))"
         }
     }
 
-    /// Every request answered so far, oldest first.
+    /// Every request answered so far, oldest first (the last million at most).
     public var requests: [RequestRecord] { log.records }
 
     /// Closes the listener and every connection and waits for the serving threads to end.
@@ -89,14 +124,19 @@ public final class SimulatorServer: Sendable {
         log.close()
     }
 
-    private func launch(host: String, port: UInt16) throws(SimulatorError) -> Running {
+    private func launch(
+        host: String,
+        port: UInt16,
+        secure: (any SecureChannelFactory)?
+    ) throws(SimulatorError) -> Running {
         if let logPath { try log.open(path: logPath) }
         let (listenerFD, boundPort) = try Socket.listen(host: host, port: port)
         let api = SimulatedAPI(
             scenario: scenario,
             log: log,
             clock: SimulationClock(timeScale: scenario.timeScale),
-            endpoint: Self.authority(host: host, port: boundPort)
+            endpoint: Self.authority(host: host, port: boundPort),
+            scheme: secure == nil ? "http" : "https"
         )
         let counter = ConnectionCounter()
         var loops: [EventLoop] = []
@@ -107,7 +147,8 @@ public final class SimulatorServer: Sendable {
                     listenerFD: listenerFD,
                     responder: api,
                     settings: settings,
-                    counter: counter
+                    counter: counter,
+                    secure: secure
                 )
                 loops.append(loop)
                 threads.append(try Self.spawn(loop))
@@ -123,7 +164,8 @@ public final class SimulatorServer: Sendable {
             host: host,
             port: boundPort,
             loops: loops,
-            threads: threads
+            threads: threads,
+            secure: secure != nil
         )
     }
 

@@ -28,15 +28,23 @@ enum Paths {
     }
 }
 
-/// Runs the built binary to its end.
-func chkflow(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutcome {
+/// A process of the built binary, not yet started; its state folder is a fresh one unless the
+/// environment names one, so that tests never share journals or locks.
+func chkflowProcess(_ arguments: [String], environment: [String: String] = [:]) -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Paths.binary)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: Paths.root)
     var merged = ProcessInfo.processInfo.environment
+    merged["CHKFLOW_STATE_DIR"] = Paths.temporaryFolder()
     for (key, value) in environment { merged[key] = value }
     process.environment = merged
+    return process
+}
+
+/// Runs the built binary to its end.
+func chkflow(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutcome {
+    let process = chkflowProcess(arguments, environment: environment)
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

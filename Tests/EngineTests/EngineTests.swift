@@ -1,8 +1,10 @@
 import ChkflowCore
-import Engine
+import Foundation
 import Playbook
 import Simulator
 import Testing
+
+@testable import Engine
 
 @Suite struct EngineTests {
     @Test func forEachExportsEveryDomainThreeAtATimeAndKeepsGoingPastAFailure() async throws {
@@ -187,7 +189,7 @@ import Testing
         #expect(requests.count(of: "show-api-versions") == 2)
     }
 
-    @Test func anExportWhoseReplyWasLostIsNeverSentAgain() async throws {
+    @Test func anExportWhoseReplyWasLostIsAdoptedNotSentAgain() async throws {
         let text =
             playbookHead + """
                   - id: export
@@ -196,17 +198,185 @@ import Testing
                     retry:
                       on: [transport]
                       attempts: 5
+                  - id: exported
+                    wait:
+                      task: ${{ steps.export.task-id }}
                   - id: logout
                     if: ${{ always() }}
                     logout: {}
                 """
         var harness = EngineHarness()
+        harness.scenario.export = TaskBehaviour(duration: 0.3)
         harness.scenario.faults = [FaultRule(command: "export-management", action: .dropAfterRead)]
         let (result, requests) = try await harness.run(text)
-        #expect(result.statuses == ["login:succeeded", "export:failed", "logout:succeeded"])
-        #expect(requests.filter { $0.command == "export-management" }.count == 1)
+        #expect(
+            result.statuses == [
+                "login:succeeded", "export:succeeded", "exported:succeeded", "logout:succeeded",
+            ]
+        )
+        #expect(requests.count(of: "export-management") == 1)
+        #expect(requests.count(of: "show-tasks") == 1)
+        let export = try #require(result.step("export"))
+        #expect(
+            export.reason
+                == "the reply to export-management was lost; adopted task \(export.taskID ?? ""), found with show-tasks"
+        )
+        #expect(result.step("exported")?.taskID == export.taskID)
+    }
+
+    @Test func aLostExportWithNoTaskToAdoptStopsWithoutSendingAgain() async throws {
+        let text =
+            playbookHead + """
+                  - id: export
+                    export:
+                      file-path: /var/log/x.tgz
+                    retry:
+                      on: [transport]
+                      attempts: 5
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [FaultRule(command: "export-management", action: .dropBeforeRead)]
+        let (result, requests) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "export:failed"])
+        #expect(requests.count(of: "export-management") == 1)
         let reason = try #require(result.step("export")?.reason)
-        #expect(reason.contains("not sent again: the server may have started the task"))
+        #expect(reason.hasPrefix("the reply to export-management was lost ("))
+        #expect(
+            reason.hasSuffix(
+                "show-tasks found no task in progress that could be it, so the request was not sent again; check the server before running the step again"
+            )
+        )
+    }
+
+    @Test func aStepThatExceedsItsTimeoutIsTimedOut() async throws {
+        let text =
+            playbookHead + """
+                  - id: versions
+                    timeout: 300ms
+                    call:
+                      command: show-api-versions
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(command: "show-api-versions", action: .slowReply(seconds: 3))
+        ]
+        let (result, _) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "versions:timed-out"])
+        #expect(
+            result.step("versions")?.reason == "the step did not end within its timeout of 300ms"
+        )
+        #expect(result.outcome == .failed)
+    }
+
+    @Test func theWindowRefusesAnExportThatWouldEndTooLate() async throws {
+        let closes = RFC3339.format(Date().timeIntervalSince1970 + 1800)
+        let text = """
+            chkflow: 1
+            name: window-test
+            window:
+              closes: \(closes)
+              reserve: 10m
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: export
+                expect: 45m
+                export:
+                  file-path: /var/log/x.tgz
+              - id: logout
+                if: ${{ always() }}
+                logout: {}
+            """
+        let (result, requests) = try await EngineHarness().run(text)
+        #expect(result.statuses == ["login:succeeded", "export:refused", "logout:succeeded"])
+        let reason = try #require(result.step("export")?.reason)
+        #expect(reason.hasPrefix("refused: it is expected to take 45m00s and would end at "))
+        #expect(reason.hasSuffix("(the window closes at \(closes) and keeps 10m00s in reserve)"))
+        #expect(requests.count(of: "export-management") == 0)
+        #expect(result.outcome == .failed)
+    }
+
+    @Test func retryWaitsNeverReachPastTheWindow() async throws {
+        let closes = RFC3339.format(Date().timeIntervalSince1970 + 5)
+        let text = """
+            chkflow: 1
+            name: window-retry
+            window:
+              closes: \(closes)
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: versions
+                call:
+                  command: show-api-versions
+                retry:
+                  on: [generic_server_error]
+                  attempts: 3
+                  backoff: {initial: 30s, jitter: none}
+            """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(
+                command: "show-api-versions",
+                action: .error(status: 500, code: "generic_server_error", message: "busy")
+            )
+        ]
+        let (result, requests) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "versions:failed"])
+        let reason = try #require(result.step("versions")?.reason)
+        #expect(reason.contains("not retried: the wait of 30s would reach past "))
+        #expect(requests.count(of: "show-api-versions") == 1)
+    }
+
+    @Test func exportsAtOnceKeepsTheServerUnderItsLimit() async throws {
+        var harness = EngineHarness()
+        harness.maxParallel = 8
+        harness.scenario.serverType = .multiDomain
+        harness.scenario.domains = (1...8).map { "D\($0)" }
+        harness.scenario.export = TaskBehaviour(duration: 0.3)
+        harness.scenario.exportsAtOnce = 2
+        let text = """
+            chkflow: 1
+            name: slots
+            servers:
+              lab:
+                url: https://mgmt.example.net
+                limits:
+                  exports-at-once: 2
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: each
+                for-each: [D1, D2, D3, D4, D5, D6, D7, D8]
+                max-parallel: 8
+                steps:
+                  - id: export
+                    export:
+                      file-path: /var/log/${{ item }}.tgz
+                      domain-name: ${{ item }}
+                  - id: exported
+                    wait:
+                      task: ${{ steps.export.task-id }}
+            """
+        let (result, requests) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "each:succeeded"])
+        #expect(requests.count(of: "export-management") == 8)
+        #expect(requests.filter { $0.command == "export-management" && $0.status != 200 }.isEmpty)
     }
 
     @Test func aTaskThatEndsFailedFailsItsWait() async throws {
@@ -226,9 +396,60 @@ import Testing
             blockingErrors: ["Unsupported blade configuration"]
         )
         let (result, _) = try await harness.run(text)
-        #expect(result.statuses == ["login:succeeded", "verify:succeeded", "verified:failed"])
+        #expect(
+            result.statuses == ["login:succeeded", "verify:succeeded", "verified:failed"],
+            "\(result.steps.map { $0.reason ?? "" })"
+        )
         let verified = try #require(result.step("verified"))
         #expect(verified.task?.status == .failed)
         #expect(verified.reason?.hasPrefix("task \(verified.taskID ?? "") ended 'failed'") == true)
+    }
+}
+
+@Suite struct SecretTests {
+    @Test func valuesBuiltFromSecretsNeverReachAReason() async throws {
+        let text = """
+            chkflow: 1
+            name: secrets
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            secrets:
+              token:
+                env: CHKFLOW_TEST_TOKEN
+                simulator: s3cr3t-value
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: export
+                export:
+                  file-path: /var/log/x.tgz
+                  days-of-logs: ${{ secrets.token }}
+              - id: check
+                if: ${{ always() }}
+                assert:
+                  that: false
+                  message: token is ${{ secrets.token }}
+            """
+        let (result, _) = try await EngineHarness().run(text)
+        #expect(
+            result.step("export")?.reason
+                == "not sent: 'days-of-logs' is not valid (its value is built from a secret and not shown)"
+        )
+        #expect(
+            result.step("check")?.reason
+                == "the assertion is false (its message is built from a secret and not shown)"
+        )
+        #expect(!result.steps.contains { ($0.reason ?? "").contains("s3cr3t") })
+    }
+
+    @Test func sessionIDsInRepliesAreDropped() {
+        let reply: JSON = ["sid": "abc", "uid": "u", "nested": [["sid": "def", "x": 1]]]
+        #expect(
+            StepExecutor.withoutSessionIDs(reply) == ["uid": "u", "nested": [["x": 1]]]
+        )
     }
 }

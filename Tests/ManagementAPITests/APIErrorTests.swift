@@ -118,6 +118,22 @@ struct APIErrorTests {
         #expect(error.isSessionError == isSession)
     }
 
+    @Test func findsTheCatalogueEntry() {
+        func make(_ code: String?) -> APIError {
+            APIError(
+                kind: .server,
+                command: "c",
+                httpStatus: 400,
+                code: code,
+                message: "m",
+                requestMayHaveReachedServer: true
+            )
+        }
+        #expect(make("err_too_many_requests").catalogueEntry?.errorClass == .transient)
+        #expect(make("err_from_a_future_release").catalogueEntry == nil)
+        #expect(make(nil).catalogueEntry == nil)
+    }
+
     @Test func describesEveryKind() {
         func make(_ kind: APIError.Kind, _ status: Int?) -> String {
             APIError(

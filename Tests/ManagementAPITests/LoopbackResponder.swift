@@ -37,6 +37,8 @@ final class LoopbackResponder: Sendable {
     private let handler: @Sendable (Request) -> Reply
     private let state = Mutex(State())
     private let listener: Int32
+    /// The port chosen by the system at start.
+    let port: Int
 
     private struct State {
         var requests: [Request] = []
@@ -48,26 +50,34 @@ final class LoopbackResponder: Sendable {
     /// Starts listening on a free loopback port.
     init(handler: @escaping @Sendable (Request) -> Reply) throws {
         self.handler = handler
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
+        // sockaddr_in is laid out as the sockaddr that bind() reads; the pointer lives only for
+        // the call.
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+        guard bound == 0, listen(listener, 16) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
+        }
+        port = Self.boundPort(listener)
         Thread.detachNewThread { [self] in acceptLoop() }
     }
 
-    var port: Int {
+    private static func boundPort(_ socket: Int32) -> Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        // getsockname() fills at most `length` bytes of the sockaddr_in, valid for the call.
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getsockname(listener, $0, &length)
+                getsockname(socket, $0, &length)
             }
         }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -77,31 +87,44 @@ final class LoopbackResponder: Sendable {
     var requests: [Request] { state.withLock { $0.requests } }
     var connections: Int { state.withLock { $0.connections } }
 
+    /// Stops accepting and cuts open connections.
+    ///
+    /// File descriptors are closed only by the
+    /// threads that use them, so a number reused elsewhere in the process is never touched.
     func stop() {
-        let clients = state.withLock { state in
+        state.withLock { state in
             state.stopped = true
-            return state.clients
+            for client in state.clients { shutdown(client, Int32(SHUT_RDWR)) }
         }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for client in clients { shutdown(client, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
-            let number = state.withLock { state in
+            guard client >= 0 else { break }
+            let number: Int? = state.withLock { state in
+                guard !state.stopped else { return nil }
                 state.connections += 1
                 state.clients.append(client)
                 return state.connections
             }
+            guard let number else {
+                close(client)
+                break
+            }
             Thread.detachNewThread { [self] in serve(client, connection: number) }
         }
+        close(listener)
     }
 
     private func serve(_ client: Int32, connection: Int) {
-        defer { close(client) }
+        defer {
+            state.withLock { state in
+                state.clients.removeAll { $0 == client }
+                close(client)
+            }
+        }
         var buffer: [UInt8] = []
         while let request = readRequest(client, &buffer, connection: connection) {
             state.withLock { $0.requests.append(request) }
@@ -114,7 +137,10 @@ final class LoopbackResponder: Sendable {
                 + "Content-Length: \(body.count)\r\n\r\n"
             let bytes = Array(head.utf8) + body
             guard
-                bytes.withUnsafeBytes({ send(client, $0.baseAddress, $0.count, 0) }) == bytes.count
+                // send() reads the array's bytes only during the call.
+                bytes.withUnsafeBytes({
+                    send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }) == bytes.count
             else { return }
         }
     }
@@ -139,6 +165,7 @@ final class LoopbackResponder: Sendable {
                 }
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
+            // recv() writes at most the chunk's size into it, during the call only.
             let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { return nil }
             buffer.append(contentsOf: chunk[..<count])

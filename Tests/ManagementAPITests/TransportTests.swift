@@ -6,7 +6,7 @@ import Testing
 @testable import ManagementAPI
 
 /// A minimal stand-in for a management server: one admin, sessions by sid, canned commands.
-private final class MiniServer: Sendable {
+final class MiniServer: Sendable {
     let sessions = Mutex<[String]>([])
     let counter = Atomic<Int>(0)
 
@@ -44,7 +44,7 @@ private final class MiniServer: Sendable {
     }
 }
 
-private func withServer<T>(
+func withServer<T>(
     _ handler: @escaping @Sendable (LoopbackResponder.Request) -> LoopbackResponder.Reply,
     _ body: (LoopbackResponder) async throws -> T
 ) async throws -> T {
@@ -53,7 +53,7 @@ private func withServer<T>(
     return try await body(responder)
 }
 
-private func commands(_ responder: LoopbackResponder) -> [String] {
+func commands(_ responder: LoopbackResponder) -> [String] {
     responder.requests.map { String($0.path.split(separator: "/").last ?? "") }
 }
 
@@ -140,6 +140,25 @@ struct TransportTests {
         }
     }
 
+    @Test func callsThatMeetTheSameExpiryShareOneNewLogin() async throws {
+        let server = MiniServer()
+        try await withServer(server.reply) { responder in
+            let session = Session(endpoint: Endpoint(url: responder.url))
+            _ = try await session.login(.password(user: "admin", password: "chkflow"))
+            server.sessions.withLock { $0.removeAll() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for number in 0..<4 {
+                    group.addTask {
+                        _ = try await session.call("show-host", ["n": .int(Int64(number))])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(commands(responder).filter { $0 == "login" }.count == 2)
+            #expect(await session.statistics.logins == 2)
+        }
+    }
+
     @Test func aSecondSessionErrorInARowIsThrown() async throws {
         let server = MiniServer()
         try await withServer(server.reply) { responder in
@@ -148,6 +167,24 @@ struct TransportTests {
             let error = await #expect(throws: APIError.self) { try await session.call("expire") }
             #expect(error?.code == "generic_err_session_expired")
             #expect(commands(responder) == ["login", "expire", "login", "expire"])
+        }
+    }
+
+    @Test func keepaliveGoesOutOnlyAfterAThirdOfTheTimeout() async throws {
+        let server = MiniServer()
+        try await withServer(server.reply) { responder in
+            let clock = ManualClock()
+            let session = Session(endpoint: Endpoint(url: responder.url), budget: nil, clock: clock)
+            #expect(try await session.keepaliveIfIdle() == false)
+            _ = try await session.login(.password(user: "admin", password: "chkflow"))
+            #expect(await session.sessionTimeout == 600)
+            clock.advance(199)
+            #expect(try await session.keepaliveIfIdle() == false)
+            clock.advance(2)
+            #expect(await session.idleSeconds == 201)
+            #expect(try await session.keepaliveIfIdle() == true)
+            #expect(await session.idleSeconds == 0)
+            #expect(commands(responder) == ["login", "keepalive"])
         }
     }
 
@@ -200,6 +237,24 @@ struct TransportTests {
                 error?.description
                     == "login: invalid reply (HTTP 200): the reply has no session id (sid)"
             )
+            #expect(await !session.isLoggedIn)
+        }
+    }
+
+    @Test func aServerThatIsDownOrStartingSaysWhatToCheck() async throws {
+        let down = LoopbackResponder.Reply(
+            status: 503,
+            body: "<html>Service Unavailable</html>",
+            contentType: "text/html"
+        )
+        try await withServer({ _ in down }) { responder in
+            let session = Session(endpoint: Endpoint(url: responder.url))
+            let error = await #expect(throws: APIError.self) {
+                try await session.login(.apiKey("k"))
+            }
+            #expect(error?.httpStatus == 503)
+            #expect(error?.errorClass == .transient)
+            #expect(error?.message == APIError.unavailableAdvice)
             #expect(await !session.isLoggedIn)
         }
     }
@@ -280,13 +335,13 @@ struct TransportTests {
         let slow = LoopbackResponder.Reply(status: 200, body: "{}", delay: 5)
         try await withServer({ _ in slow }) { responder in
             let session = Session(endpoint: Endpoint(url: responder.url))
-            let started = ContinuousClock.now
             let call = Task { try await session.call("show-hosts") }
             try await Task.sleep(for: .milliseconds(300))
+            let cancelled = ContinuousClock.now
             call.cancel()
             let result = await call.result
             #expect(throws: CancellationError.self) { try result.get() }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - cancelled < .milliseconds(500))
         }
     }
 

@@ -99,6 +99,12 @@ struct ErrorCase: Sendable, CustomTestStringConvertible {
             "a: &x [1, *x]",
             "          ^"
         ),
+        ErrorCase(
+            "a: &x 1\nb: &x {c: *x}\n",
+            "test.yaml:2:11: error: alias '*x' refers to a node that contains it",
+            "b: &x {c: *x}",
+            "          ^"
+        ),
     ]
 
     static let tabsAndCharacters: [ErrorCase] = [

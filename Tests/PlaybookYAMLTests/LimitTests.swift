@@ -37,6 +37,23 @@ import Testing
         )
     }
 
+    @Test func hundredThousandNestedBlockSequencesFailAtTheLimit() {
+        let text = String(repeating: "- ", count: 100_000) + "x\n"
+        #expect(
+            loadError(text)?.description
+                == "test.yaml:1:401: error: the document nests deeper than 200 levels"
+        )
+    }
+
+    @Test func depthNeverExceedsTheSafeCeiling() {
+        let text = String(repeating: "[", count: 100_000)
+        #expect(YAMLLimits.largestSafeDepth == 1_000)
+        #expect(
+            loadError(text, limits: limits(depth: 1_000_000))?.description
+                == "test.yaml:1:1001: error: the document nests deeper than 1000 levels"
+        )
+    }
+
     @Test func deepBlockMappingsFailAtTheLimit() {
         let text = (0..<300).map { String(repeating: "  ", count: $0) + "k:\n" }.joined()
         #expect(
@@ -99,6 +116,33 @@ import Testing
                 == "test.yaml:1:8: error: the document has more than 3 nodes"
         )
         #expect(loadError("[1, 2, 3]", limits: limits(nodes: 4)) == nil)
+    }
+
+    @Test func negativeLimitsRefuseEverythingWithoutTrapping() {
+        #expect(
+            loadError("a: *b", limits: limits(nodes: Int.min))?.description
+                == "test.yaml:1:1: error: the document has more than 0 nodes"
+        )
+        #expect(
+            loadError("[x]", limits: limits(depth: -1))?.description
+                == "test.yaml:1:1: error: the document nests deeper than -1 levels"
+        )
+    }
+
+    @Test(arguments: [
+        (
+            "é: [[[x]]]\n", 2, 100,
+            "test.yaml:1:5: error: the document nests deeper than 2 levels\né: [[[x]]]\n    ^"
+        ),
+        (
+            "ü: &a [1, 2]\nö: [*a, *a]\n", 200, 10,
+            "test.yaml:2:9: error: alias '*a' expands the document beyond 10 nodes\n"
+                + "ö: [*a, *a]\n        ^"
+        ),
+    ])
+    func limitErrorsRenderWithACaret(text: String, depth: Int, nodes: Int, expected: String) {
+        let error = loadError(text, limits: limits(depth: depth, nodes: nodes))
+        #expect(error?.rendered(source: text) == expected)
     }
 
     @Test func bytesOverTheLimitFailBeforeParsing() {

@@ -131,6 +131,21 @@ import Testing
         #expect(root["task-id"]?.text == "7")
     }
 
+    @Test func inputLargerThanLibYAMLsBufferIsReadWhole() throws {
+        let lines = (1...20_000).map { "- item number \($0) é\n" }.joined()
+        let root = try load(lines)
+        #expect(root.items?.count == 20_000)
+        #expect(root.items?.last?.text == "item number 20000 é")
+        #expect(root.items?.last?.mark == Mark(line: 20_000, column: 3))
+
+        let broken = Array(lines.utf8) + Array("- x".utf8) + [0xFF] + Array("\n".utf8)
+        #expect(
+            loadError(broken)?.description
+                == "test.yaml:20001:4: error: invalid UTF-8 at byte \(lines.utf8.count + 3); save the"
+                + " file as UTF-8"
+        )
+    }
+
     @Test func markOrdersByLineThenColumn() {
         #expect(Mark(line: 1, column: 9) < Mark(line: 2, column: 1))
         #expect(Mark(line: 2, column: 1) < Mark(line: 2, column: 2))

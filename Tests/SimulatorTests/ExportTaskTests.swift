@@ -187,7 +187,7 @@ struct ExportTaskTests {
     @Test("a task stays in progress with rising progress, then succeeds at 100")
     func taskProgress() throws {
         var scenario = Scenario()
-        scenario.export = TaskBehaviour(duration: 60)
+        scenario.export = TaskBehaviour(duration: 100)
         scenario.timeScale = 100
         let harness = try Harness(scenario)
         defer { harness.server.stop() }
@@ -201,7 +201,7 @@ struct ExportTaskTests {
         let id = try #require(started.json?["task-id"]?.stringValue)
 
         var seen: [(status: String, percentage: Int64)] = []
-        for _ in 0..<40 {
+        for _ in 0..<200 {
             let reply = try client.post(
                 "/web_api/show-task",
                 body: #"{"task-id": "\#(id)", "details-level": "full"}"#,

@@ -283,6 +283,39 @@ struct HTTPTests {
         #expect(statuses.allSatisfy { $0 == 200 })
     }
 
+    @Test("starting fails clearly on a taken port, a bad host or an unwritable log")
+    func startFailures() throws {
+        let first = SimulatorServer()
+        let port = try first.start()
+        defer { first.stop() }
+        let second = SimulatorServer()
+        #expect {
+            try second.start(port: port)
+        } throws: { error in
+            guard
+                case .cannotListen(let host, let failedPort, let reason) = error as? SimulatorError
+            else { return false }
+            return host == "127.0.0.1" && failedPort == port && reason.hasPrefix("bind: ")
+        }
+        #expect(throws: SimulatorError.invalidHost("example.com")) {
+            try SimulatorServer().start(host: "example.com")
+        }
+        let logged = SimulatorServer(logPath: "/nonexistent-folder/requests.jsonl")
+        #expect {
+            try logged.start()
+        } throws: { error in
+            guard case .cannotOpenLog(let path, _) = error as? SimulatorError else { return false }
+            return path == "/nonexistent-folder/requests.jsonl"
+        }
+        #expect(logged.port == 0)
+        let v6 = SimulatorServer()
+        if (try? v6.start(host: "::1")) != nil {
+            #expect(v6.baseURL == "http://[::1]:\(v6.port)")
+            v6.stop()
+        }
+        #expect(first.scenario.apiVersion == "2.0.1")
+    }
+
     @Test("stop closes connections and is idempotent")
     func stop() throws {
         let harness = try Harness()
@@ -294,5 +327,54 @@ struct HTTPTests {
         #expect(client.isClosedByServer())
         #expect(throws: TestClientError.self) { try TestClient(port: port) }
         #expect(throws: SimulatorError.alreadyStarted) { try harness.server.start() }
+    }
+}
+
+@Suite("HTTP parser")
+struct HTTPParserTests {
+    @Test("the end of the head is found wherever the reads split it")
+    func headEndAcrossReads() throws {
+        let harness = try Harness()
+        defer { harness.server.stop() }
+        let client = try harness.client()
+        let request = Array(TestClient.request("/web_api/keepalive").utf8)
+        let split = request.count - 4
+        try client.send(Array(request[..<split]))
+        for byte in request[split...] {
+            pause(seconds: 0.01)
+            try client.send([byte])
+        }
+        #expect(try client.readResponse().code == "generic_err_missing_session_id")
+    }
+
+    struct HeadCase: Sendable, CustomTestStringConvertible {
+        var text: String
+        var end: Int?
+        var testDescription: String { text.debugDescription }
+    }
+
+    static let headCases: [HeadCase] = [
+        .init(text: "POST / HTTP/1.1\r\n\r\n", end: 19),
+        .init(text: "POST / HTTP/1.1\n\n", end: 17),
+        .init(text: "POST / HTTP/1.1\r\nHost: x\r\n\r\n{}", end: 28),
+        .init(text: "POST / HTTP/1.1\r\nHost: x\r\n", end: nil),
+        .init(text: "POST / HTTP/1.1\r\nHost: x\r\n\r", end: nil),
+    ]
+
+    @Test("where the head ends", arguments: headCases)
+    func headEnd(_ testCase: HeadCase) {
+        #expect(HTTPParser.headEnd(in: Array(testCase.text.utf8), from: 0) == testCase.end)
+    }
+
+    @Test("header fields are matched case-insensitively and keep-alive follows the version")
+    func headFields() throws {
+        let text =
+            "POST /web_api/login HTTP/1.0\r\nconnection: Keep-Alive\r\nX-CHKP-SID: abc\r\n\r\n"
+        let bytes = Array(text.utf8)
+        let head = try HTTPParser.parseHead(bytes, from: 0, to: bytes.count, limits: HTTPLimits())
+        #expect(head.value(of: "X-chkp-sid") == "abc")
+        #expect(head.keepAlive)
+        #expect(head.minorVersion == 0)
+        #expect(head.framing == .none)
     }
 }

@@ -69,22 +69,6 @@ struct RequestLogTests {
         #expect(records[0].session == records[1].session)
     }
 
-    @Test("SHA-256 matches the FIPS 180-4 examples")
-    func sha256() {
-        #expect(
-            SHA256.hexDigest(Array("abc".utf8))
-                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        )
-        #expect(
-            SHA256.hexDigest([])
-                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        )
-        #expect(
-            SHA256.hexDigest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
-                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-        )
-    }
-
     @Test("identifiers have the shapes of a real server's")
     func identifiers() {
         #expect(Identifiers.base64URL([0xFB, 0xFF]) == "-_8")

@@ -158,6 +158,17 @@ struct SessionTests {
             body: #"{"user": "admin", "password": "chkflow", "domain": "Europe"}"#
         )
         #expect(europe.status == 200)
+        let uid = Identifiers.stableUUID(for: "Europe")
+        let byUID = try client.post(
+            "/web_api/login",
+            body: #"{"user": "admin", "password": "chkflow", "domain": "\#(uid)"}"#
+        )
+        #expect(byUID.status == 200)
+        let session = try client.post(
+            "/web_api/show-session",
+            sid: byUID.json?["sid"]?.stringValue
+        )
+        #expect(session.json?["domain"]?["name"] == "Europe")
     }
 
     struct VersionCase: Sendable, CustomTestStringConvertible {
@@ -360,14 +371,14 @@ struct SessionTests {
         defer { harness.server.stop() }
         let client = try harness.client()
         let sid = try harness.login(
-            #"{"user": "admin", "password": "chkflow", "session-timeout": 20}"#,
+            #"{"user": "admin", "password": "chkflow", "session-timeout": 60}"#,
             on: client
         )
         for _ in 0..<4 {
             pause(seconds: 0.1)
             #expect(try client.post("/web_api/keepalive", sid: sid).status == 200)
         }
-        pause(seconds: 0.35)
+        pause(seconds: 0.9)
         let expired = try client.post("/web_api/keepalive", sid: sid)
         #expect(expired.status == 401)
         #expect(expired.code == "generic_err_session_expired")

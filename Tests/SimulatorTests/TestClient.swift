@@ -1,6 +1,7 @@
 import ChkflowCore
 import Foundation
-import Simulator
+
+@testable import Simulator
 
 #if canImport(Glibc)
 import Glibc
@@ -33,23 +34,31 @@ final class TestClient {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, timeout: Int = 5) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    init(port: UInt16, timeout: Double = 5) throws {
+        // The descriptor is kept in a local until connected: a throwing init after every
+        // property is set would run deinit and close it a second time, possibly closing a
+        // descriptor that another test's server has been given in between.
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
         guard result == 0 else {
-            close(fd)
-            throw TestClientError(description: "connect failed: errno \(errno)")
+            let error = errno
+            close(socketFD)
+            throw TestClientError(description: "connect failed: errno \(error)")
         }
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var limit = timeval(
+            tv_sec: Int(timeout),
+            tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000)
+        )
+        setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        fd = socketFD
     }
 
     deinit { close(fd) }
@@ -167,7 +176,14 @@ struct Harness {
         try server.start()
     }
 
-    func client() throws -> TestClient { try TestClient(port: server.port) }
+    init(settings: TransportSettings) throws {
+        server = SimulatorServer(scenario: .default, settings: settings)
+        try server.start()
+    }
+
+    func client(timeout: Double = 5) throws -> TestClient {
+        try TestClient(port: server.port, timeout: timeout)
+    }
 
     /// Logs in and returns the sid.
     func login(

@@ -9,12 +9,18 @@ import Testing
 ///
 /// Skipped unless CHKFLOW_SIM_BENCH is set, because its figures depend on the machine; it
 /// still checks every reply.
-@Suite("Throughput", .enabled(if: ProcessInfo.processInfo.environment["CHKFLOW_SIM_BENCH"] != nil))
+@Suite(
+    "Throughput",
+    .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["CHKFLOW_SIM_BENCH"] != nil)
+)
 struct ThroughputTests {
-    @Test("show-task requests per second with keep-alive")
-    func showTaskThroughput() throws {
+    @Test("show-task requests per second with keep-alive", arguments: [0, 1000])
+    func showTaskThroughput(idleConnections: Int) throws {
         let harness = try Harness()
         defer { harness.server.stop() }
+        let idle = try (0..<idleConnections).map { _ in try harness.client() }
+        defer { _ = idle }
         let setup = try harness.client()
         let sid = try harness.systemDataLogin(on: setup)
         let started = try setup.post(
@@ -66,7 +72,10 @@ struct ThroughputTests {
         let rate = Double(ok) / elapsed
         let p50 = latencies[latencies.count / 2] * 1000
         let p99 = latencies[latencies.count * 99 / 100] * 1000
-        print("show-task: \(ok) in \(elapsed) s = \(Int(rate)) req/s, p50 \(p50) ms, p99 \(p99) ms")
+        print(
+            "show-task with \(idleConnections) idle connections: \(ok) in \(elapsed) s = "
+                + "\(Int(rate)) req/s, p50 \(p50) ms, p99 \(p99) ms"
+        )
         #expect(ok == connections * perConnection)
     }
 }

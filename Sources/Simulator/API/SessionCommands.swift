@@ -50,10 +50,7 @@ extension SimulatedAPI {
         }
         _ = try parameters.bool("continue-last-session")
         guard let name = try parameters.string("domain") else { throw .missingParameter("domain") }
-        let known = scenario.loginDomains.first {
-            $0 == name || Identifiers.stableUUID(for: $0) == name.lowercased()
-        }
-        guard let domain = known else { throw .objectNotFound(name) }
+        guard let domain = knownDomain(name) else { throw .objectNotFound(name) }
         guard limiter.admitLogin(admin: current.admin, domain: domain, at: call.now) else {
             throw .tooManyRequests
         }
@@ -76,7 +73,7 @@ extension SimulatedAPI {
         return [
             "uid": .string(session.uid),
             "sid": .string(session.sid),
-            "url": .string("http://\(call.host)/web_api\(versionSegment)"),
+            "url": .string("\(scheme)://\(call.host)/web_api\(versionSegment)"),
             "session-timeout": .int(Int64(session.timeout)),
             "last-login-was-at": clock.timeObject(at: previousLogin),
             "api-server-version": .string(call.version ?? scenario.apiVersion),
@@ -107,10 +104,15 @@ extension SimulatedAPI {
         guard let name = try parameters.string("domain"), !name.isEmpty else {
             return scenario.defaultDomain
         }
-        guard let domain = scenario.loginDomains.first(where: { $0 == name }) else {
-            throw .loginFailed
-        }
+        guard let domain = knownDomain(name) else { throw .loginFailed }
         return domain
+    }
+
+    /// The login domain a name or uid stands for.
+    func knownDomain(_ nameOrUID: String) -> String? {
+        scenario.loginDomains.first {
+            $0 == nameOrUID || Identifiers.stableUUID(for: $0) == nameOrUID.lowercased()
+        }
     }
 
     private func sessionTimeout(_ parameters: Parameters) throws(APIError) -> Int64 {

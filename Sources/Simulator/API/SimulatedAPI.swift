@@ -12,12 +12,21 @@ final class SimulatedAPI: HTTPResponder {
     let limiter: RateLimiter
     /// `host:port` of the listener, echoed in login replies when a request has no Host field.
     let endpoint: String
+    /// `http` or `https`, for the same echo.
+    let scheme: String
 
-    init(scenario: Scenario, log: RequestLog, clock: SimulationClock, endpoint: String) {
+    init(
+        scenario: Scenario,
+        log: RequestLog,
+        clock: SimulationClock,
+        endpoint: String,
+        scheme: String = "http"
+    ) {
         self.scenario = scenario
         self.log = log
         self.clock = clock
         self.endpoint = endpoint
+        self.scheme = scheme
         state = SimulatorState(expiryMoments: scenario.sessionsExpireAt)
         faults = FaultInjector(rules: scenario.faults)
         limiter = RateLimiter(limits: scenario.rateLimits)

@@ -38,12 +38,14 @@ enum HTTPParser {
         return nil
     }
 
-    /// Rejects a head early when its first line has arrived and is not a request line, so that
-    /// garbage is answered at once instead of when the request timeout ends.
-    static func checkRequestLine(in buffer: [UInt8]) throws(HTTPParseError) {
-        guard var end = buffer.firstIndex(of: ASCII.lf) else { return }
+    /// Whether the first line has arrived; throws when it has and is not a request line.
+    ///
+    /// This answers garbage at once instead of when the request timeout ends.
+    static func checkRequestLine(in buffer: [UInt8]) throws(HTTPParseError) -> Bool {
+        guard var end = buffer.firstIndex(of: ASCII.lf) else { return false }
         if end > 0, buffer[end - 1] == ASCII.cr { end -= 1 }
         _ = try parseRequestLine(Array(buffer[..<end]))
+        return true
     }
 
     /// Parses the request line and header fields in `buffer[start..<end]`.

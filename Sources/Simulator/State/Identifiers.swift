@@ -1,3 +1,5 @@
+import ChkflowCore
+
 /// Random identifiers in the shapes a real management server uses.
 enum Identifiers {
     /// A session id: 32 random bytes in unpadded base64url, 43 characters.
@@ -47,7 +49,7 @@ enum Identifiers {
 
     /// How the request log names a session: the first 8 hex digits of the SHA-256 of its sid.
     static func sessionHash(_ sid: String) -> String {
-        String(SHA256.hexDigest(Array(sid.utf8)).prefix(8))
+        String(SHA256.hex(Array(sid.utf8)).prefix(8))
     }
 
     private static let alphabet = Array(

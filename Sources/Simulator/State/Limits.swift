@@ -27,7 +27,7 @@ final class FaultInjector: Sendable {
                 let number =
                     rule.command == nil ? storage.allCalls : storage.calls[command, default: 0]
                 if let first = rule.call {
-                    if number >= first && number < first + max(1, rule.count) { return rule.action }
+                    if number >= first && number - first < max(1, rule.count) { return rule.action }
                 } else if let chance = rule.probability {
                     let draw = Double.random(in: 0..<1, using: &storage.generators[index])
                     if draw < chance { return rule.action }

@@ -18,8 +18,13 @@ struct SimulationClock: Sendable {
         clock_gettime(CLOCK_REALTIME, &wall)
         startMonotonic = MonotonicClock.now()
         startWallSeconds = Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9
-        self.timeScale = timeScale > 0 ? timeScale : 1
+        self.timeScale = timeScale > 0 && timeScale.isFinite ? min(timeScale, Self.maximumScale) : 1
     }
+
+    /// The fastest time runs: a year a second.
+    static let maximumScale = 31_536_000.0
+    /// 9999-12-31T23:59:59Z: later moments are shown as this one.
+    static let latestMoment = 253_402_300_799.0
 
     /// Real seconds since the server started, for the request log.
     func realElapsed() -> Double { MonotonicClock.now() - startMonotonic }
@@ -29,7 +34,8 @@ struct SimulationClock: Sendable {
 
     /// The API's time object for a simulated moment: `{"posix": ms, "iso-8601": ...}`.
     func timeObject(at simulated: Double) -> JSON {
-        let seconds = startWallSeconds + simulated
+        let sum = startWallSeconds + simulated
+        let seconds = sum.isFinite ? min(max(sum, 0), Self.latestMoment) : 0
         return [
             "posix": .int(Int64((seconds * 1000).rounded(.down))),
             "iso-8601": .string(Self.iso8601Minutes(Int(seconds.rounded(.down)))),

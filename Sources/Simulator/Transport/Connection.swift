@@ -4,6 +4,8 @@
 final class Connection {
     let fd: Int32
     let info: ConnectionInfo
+    /// The TLS session when the server speaks HTTPS.
+    let channel: (any SecureChannel)?
 
     /// Received bytes not yet consumed by a complete request.
     var input: [UInt8] = []
@@ -13,12 +15,19 @@ final class Connection {
     var bodyStart = 0
     /// Whether `100 Continue` has been sent for the request being received.
     var sentContinue = false
+    /// How far `input` has been searched for the end of the head without finding it, so that
+    /// a client sending a byte at a time does not make every read rescan the whole head.
+    var headScanned = 0
+    /// Whether the request line of the request being received has been checked.
+    var requestLineChecked = false
 
     /// Bytes waiting to be written, and how many of them have been.
     var output: [UInt8] = []
     var outputOffset = 0
     /// Whether the loop is watching for the socket to become writable.
     var watchesWrites = false
+    /// Whether the loop has stopped reading because unprocessed input piled up.
+    var readsPaused = false
 
     /// A reply held back by a slow-reply fault, and when it is due.
     var delayed: DelayedReply?
@@ -32,10 +41,19 @@ final class Connection {
     /// When anything last happened on the connection.
     var lastActivity: Double
 
-    init(fd: Int32, info: ConnectionInfo, now: Double) {
+    init(fd: Int32, info: ConnectionInfo, channel: (any SecureChannel)?, now: Double) {
         self.fd = fd
         self.info = info
+        self.channel = channel
         self.lastActivity = now
+    }
+
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> Socket.Transfer {
+        channel?.receive(into: buffer) ?? Socket.receive(fd, into: buffer)
+    }
+
+    func send() -> Socket.Transfer {
+        channel?.send(output, from: outputOffset) ?? Socket.send(fd, output, from: outputOffset)
     }
 
     var pendingOutputBytes: Int { output.count - outputOffset }

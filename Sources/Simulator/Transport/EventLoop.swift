@@ -21,23 +21,28 @@ final class EventLoop: @unchecked Sendable {
     private let responder: any HTTPResponder
     private let settings: TransportSettings
     private let counter: ConnectionCounter
+    private let secure: (any SecureChannelFactory)?
     private let stopping = Atomic<Bool>(false)
     private let scratch: UnsafeMutableRawBufferPointer
     private var connections: [Int32: Connection] = [:]
     private var nextDelayDue = Double.infinity
     private var lastSweep = 0.0
+    private var acceptPausedUntil: Double?
 
     /// Replies stop being produced for a connection whose unwritten output exceeds this, until
     /// the client reads.
     private static let outputHighWater = 256 * 1024
     private static let sweepInterval = 0.5
+    private static let acceptPause = 0.1
 
     init(
         listenerFD: Int32,
         responder: any HTTPResponder,
         settings: TransportSettings,
-        counter: ConnectionCounter
+        counter: ConnectionCounter,
+        secure: (any SecureChannelFactory)? = nil
     ) throws(SimulatorError) {
+        self.secure = secure
         self.listenerFD = listenerFD
         self.responder = responder
         self.settings = settings
@@ -105,26 +110,56 @@ final class EventLoop: @unchecked Sendable {
 
     private func acceptPending(now: Double) {
         for _ in 0..<64 {
-            guard let fd = Socket.accept(on: listenerFD) else { return }
-            let connection = Connection(fd: fd, info: ConnectionInfo(id: counter.next()), now: now)
-            connections[fd] = connection
-            poller.add(fd, events: Poller.readable)
+            switch Socket.accept(on: listenerFD) {
+            case .connection(let fd):
+                var channel: (any SecureChannel)?
+                if let secure {
+                    channel = secure.makeChannel(fd: fd)
+                    guard channel != nil else {
+                        close(fd)
+                        continue
+                    }
+                }
+                let connection = Connection(
+                    fd: fd,
+                    info: ConnectionInfo(id: counter.next()),
+                    channel: channel,
+                    now: now
+                )
+                connections[fd] = connection
+                poller.add(fd, events: Poller.readable)
+            case .none:
+                return
+            case .outOfDescriptors:
+                // The pending connection stays queued; stop watching the listener for a moment
+                // instead of spinning on it until descriptors are free again.
+                poller.modify(listenerFD, events: 0)
+                acceptPausedUntil = now + Self.acceptPause
+                return
+            }
         }
     }
 
     private func readable(_ connection: Connection, now: Double) {
-        switch Socket.receive(connection.fd, into: scratch) {
-        case .wouldBlock:
-            return
-        case .closed:
-            discard(connection)
-            return
-        case .bytes(let count):
-            connection.lastActivity = now
-            guard connection.lingerUntil == nil else { return }
-            connection.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count]))
-            if connection.requestStartedAt == nil { connection.requestStartedAt = now }
-        }
+        repeat {
+            switch connection.receive(into: scratch) {
+            case .wouldBlock:
+                return
+            case .closed:
+                discard(connection)
+                return
+            case .bytes(let count):
+                connection.lastActivity = now
+                guard connection.lingerUntil == nil else { continue }
+                connection.input.append(
+                    contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count])
+                )
+                if connection.requestStartedAt == nil { connection.requestStartedAt = now }
+            }
+            // Decrypted bytes left inside TLS do not wake poll, so they are read now.
+        } while connection.channel?.hasBufferedInput == true
+            && connection.input.count <= Self.inputHighWater(settings.limits)
+        guard connection.lingerUntil == nil else { return }
         process(connection, now: now)
     }
 
@@ -153,6 +188,7 @@ final class EventLoop: @unchecked Sendable {
             }
             guard dispatch(request, on: connection, now: now) else { return }
         }
+        pauseReadsIfFlooded(connection)
         flush(connection)
     }
 
@@ -163,16 +199,25 @@ final class EventLoop: @unchecked Sendable {
         let limits = settings.limits
         if connection.head == nil {
             let start = HTTPParser.skipEmptyLines(in: connection.input, from: 0)
-            if start > 0 { connection.input.removeFirst(start) }
+            if start > 0 {
+                connection.input.removeFirst(start)
+                connection.headScanned = 0
+            }
             guard !connection.input.isEmpty else {
                 connection.requestStartedAt = nil
                 return nil
             }
-            guard let end = HTTPParser.headEnd(in: connection.input, from: 0) else {
+            let scanFrom = max(0, connection.headScanned - 3)
+            guard let end = HTTPParser.headEnd(in: connection.input, from: scanFrom) else {
                 if connection.input.count > limits.maximumHeadBytes {
                     throw Self.headTooLarge(limits)
                 }
-                try HTTPParser.checkRequestLine(in: connection.input)
+                connection.headScanned = connection.input.count
+                if !connection.requestLineChecked {
+                    connection.requestLineChecked = try HTTPParser.checkRequestLine(
+                        in: connection.input
+                    )
+                }
                 return nil
             }
             guard end <= limits.maximumHeadBytes else { throw Self.headTooLarge(limits) }
@@ -183,6 +228,8 @@ final class EventLoop: @unchecked Sendable {
                 limits: limits
             )
             connection.bodyStart = end
+            connection.headScanned = 0
+            connection.requestLineChecked = false
         }
         guard let head = connection.head else { return nil }
         let progress = try HTTPParser.body(
@@ -245,7 +292,7 @@ final class EventLoop: @unchecked Sendable {
 
     private func flush(_ connection: Connection) {
         while connection.pendingOutputBytes > 0 {
-            switch Socket.send(connection.fd, connection.output, from: connection.outputOffset) {
+            switch connection.send() {
             case .bytes(let count):
                 connection.outputOffset += count
             case .wouldBlock:
@@ -265,6 +312,7 @@ final class EventLoop: @unchecked Sendable {
     /// Half-closes after the last reply and keeps reading for a moment, so that a client still
     /// sending its (rejected) request reads the reply instead of a reset.
     private func linger(_ connection: Connection) {
+        connection.channel?.closeNotify()
         shutdown(connection.fd, Int32(SHUT_WR))
         connection.lingerUntil = MonotonicClock.now() + settings.lingerTime
         connection.input = []
@@ -278,12 +326,30 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func setWriteWatch(_ connection: Connection, _ enabled: Bool) {
-        guard connection.watchesWrites != enabled, connections[connection.fd] === connection else {
-            return
-        }
+        guard connection.watchesWrites != enabled else { return }
         connection.watchesWrites = enabled
-        let events = Poller.readable | (enabled ? Poller.writable : 0)
+        updateInterest(connection)
+    }
+
+    /// Stops reading from a client whose unprocessed input has grown past what one request may
+    /// be (it sends while a reply is held back or not read), and starts again once it shrinks.
+    private func pauseReadsIfFlooded(_ connection: Connection) {
+        let flooded = connection.input.count > Self.inputHighWater(settings.limits)
+        guard connection.readsPaused != flooded else { return }
+        connection.readsPaused = flooded
+        updateInterest(connection)
+    }
+
+    private func updateInterest(_ connection: Connection) {
+        guard connections[connection.fd] === connection else { return }
+        let events =
+            (connection.readsPaused ? 0 : Poller.readable)
+            | (connection.watchesWrites ? Poller.writable : 0)
         poller.modify(connection.fd, events: events)
+    }
+
+    private static func inputHighWater(_ limits: HTTPLimits) -> Int {
+        limits.maximumHeadBytes + limits.maximumBodyBytes + 64 * 1024
     }
 
     // MARK: - Timers
@@ -292,12 +358,17 @@ final class EventLoop: @unchecked Sendable {
         let now = MonotonicClock.now()
         let untilDelay = nextDelayDue - now
         let untilSweep = lastSweep + Self.sweepInterval - now
-        let wait = max(0, min(untilDelay, untilSweep))
+        let untilAccept = (acceptPausedUntil ?? .infinity) - now
+        let wait = max(0, min(untilDelay, untilSweep, untilAccept))
         return Int32((wait * 1000).rounded(.up))
     }
 
     private func runTimers(now: Double) {
         if now >= nextDelayDue { releaseDelayedReplies(now: now) }
+        if let until = acceptPausedUntil, now >= until {
+            acceptPausedUntil = nil
+            poller.modify(listenerFD, events: Poller.readable)
+        }
         guard now - lastSweep >= Self.sweepInterval else { return }
         lastSweep = now
         for connection in Array(connections.values) where isOverdue(connection, now: now) {

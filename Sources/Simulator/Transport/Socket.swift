@@ -12,6 +12,10 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
     case alreadyStarted
     /// The request log file could not be opened for appending.
     case cannotOpenLog(path: String, reason: String)
+    /// HTTPS was asked for, but this build has no OpenSSL.
+    case tlsUnavailable
+    /// A certificate or key could not be made, read or used.
+    case invalidTLSIdentity(String)
 
     public var description: String {
         switch self {
@@ -20,6 +24,9 @@ public enum SimulatorError: Error, Sendable, Equatable, CustomStringConvertible 
             "cannot listen on \(host):\(port): \(reason)"
         case .alreadyStarted: "the simulator has already been started"
         case .cannotOpenLog(let path, let reason): "cannot open the request log \(path): \(reason)"
+        case .tlsUnavailable:
+            "this chkflow was built without OpenSSL, so the simulator has no HTTPS"
+        case .invalidTLSIdentity(let reason): "unusable certificate or key: \(reason)"
         }
     }
 }
@@ -54,16 +61,24 @@ enum Socket {
         return (fd, bound)
     }
 
-    /// Accepts one pending connection as a non-blocking socket with TCP_NODELAY, or nil when
-    /// none is pending.
-    static func accept(on listener: Int32) -> Int32? {
+    /// What accepting a connection gave.
+    enum Accepted {
+        case connection(Int32)
+        /// Nothing pending (or the client gave up before it was accepted).
+        case none
+        /// The process or system is out of file descriptors.
+        case outOfDescriptors
+    }
+
+    /// Accepts one pending connection as a non-blocking socket with TCP_NODELAY.
+    static func accept(on listener: Int32) -> Accepted {
         let fd = Glibc.accept(listener, nil, nil)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return errno == EMFILE || errno == ENFILE ? .outOfDescriptors : .none }
         _ = fcntl(fd, F_SETFL, O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return fd
+        return .connection(fd)
     }
 
     /// What a non-blocking read or write did.

@@ -1,0 +1,76 @@
+import ChkflowCore
+import Foundation
+import Synchronization
+
+/// Why the state directory or the journal cannot be used.
+public struct JournalError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The journal of one run: NDJSON, one record per event that matters, each written whole,
+/// flushed and synced before the engine goes on.
+///
+/// The intent to send a once-only command is written before it is sent and its task-id as soon
+/// as the reply is read, so that a run stopped at any moment can be resumed without sending the
+/// command twice. No secret and no session id is ever written.
+public final class Journal: Sendable {
+    public let path: String
+    private let descriptor: Mutex<Int32>
+
+    /// Opens (or creates, mode 0600) the journal at `path` for appending.
+    public init(path: String) throws(JournalError) {
+        let opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard opened >= 0 else {
+            throw JournalError(
+                "cannot open the journal \(path): \(String(cString: strerror(errno)))"
+            )
+        }
+        self.path = path
+        self.descriptor = Mutex(opened)
+    }
+
+    deinit { descriptor.withLock { _ = close($0) } }
+
+    /// Appends one record and syncs it to disk.
+    public func append(_ record: JSON) throws(JournalError) {
+        let line = Array((record.serialized() + "\n").utf8)
+        let failure: String? = descriptor.withLock { fd in
+            var written = 0
+            while written < line.count {
+                let result = line[written...].withUnsafeBytes {
+                    write(fd, $0.baseAddress, $0.count)
+                }
+                if result < 0, errno == EINTR { continue }
+                guard result > 0 else { return String(cString: strerror(errno)) }
+                written += result
+            }
+            return fdatasync(fd) == 0 ? nil : String(cString: strerror(errno))
+        }
+        if let failure { throw JournalError("cannot write the journal \(path): \(failure)") }
+    }
+
+    /// The records of a journal file; a torn last line (power lost mid-write) is left out, a
+    /// damaged line anywhere else is an error.
+    public static func records(at path: String) throws(JournalError) -> [JSON] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JournalError("cannot read the journal \(path)")
+        }
+        let bytes = [UInt8](data)
+        let complete = bytes.last == UInt8(ascii: "\n")
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        var records: [JSON] = []
+        for (number, line) in lines.enumerated() {
+            let isLast = number == lines.count - 1
+            guard let record = try? JSON.parse(line), record["record"] != nil else {
+                if isLast { break }
+                throw JournalError("the journal \(path) is damaged at line \(number + 1)")
+            }
+            // A last line without its newline may be cut short even when it parses.
+            if isLast, !complete, record["record"]?.stringValue != "run-ended" { break }
+            records.append(record)
+        }
+        return records
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+
+/// A simulator in a process of its own, so that it outlives the runner the tests kill.
+final class SimulatorProcess {
+    let process = Process()
+    let url: String
+    let log: String
+
+    init(scenario: String? = nil, folder: String) throws {
+        log = folder + "/requests.ndjson"
+        var arguments = ["simulate", "--listen", "127.0.0.1:0", "--log", log]
+        if let scenario { arguments += ["--scenario", Paths.fixture(scenario)] }
+        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func requests() throws -> [[String: Any]] { try readLog(log) }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Waits until a file holds a line containing `text`; false after `seconds`.
+func waitForLine(containing text: String, inFilesUnder folder: String, seconds: Double) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        let enumerator = FileManager.default.enumerator(atPath: folder)
+        while let name = enumerator?.nextObject() as? String {
+            guard name.hasSuffix(".ndjson") else { continue }
+            let contents = (try? String(contentsOfFile: folder + "/" + name, encoding: .utf8)) ?? ""
+            if contents.contains(text) { return true }
+        }
+        usleep(20_000)
+    }
+    return false
+}
+
+/// The task-id the journal recorded for a step.
+func journalTaskID(under folder: String, step: String) throws -> String? {
+    let enumerator = FileManager.default.enumerator(atPath: folder)
+    while let name = enumerator?.nextObject() as? String {
+        guard name.hasSuffix(".ndjson") else { continue }
+        for line in try readLog(folder + "/" + name)
+        where line["record"] as? String == "task" && line["step"] as? String == step {
+            return line["task-id"] as? String
+        }
+    }
+    return nil
+}
+
+@Suite(.serialized) struct ResumeTests {
+    private func start(_ arguments: [String], state: String, url: String) throws -> Process {
+        let process = chkflowProcess(
+            arguments + ["--state-dir", state],
+            environment: ["CHKP_URL": url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    private func resume(state: String, url: String, report: String) throws -> ProcessOutcome {
+        try chkflow(
+            [
+                "run", Paths.fixture("direct.yaml"), "--state-dir", state, "--resume", "--report",
+                report,
+            ],
+            environment: ["CHKP_URL": url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
+    }
+
+    @Test func killedWhileWaitingThenResumedReattachesToTheSameTask() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
+        let state = folder + "/state"
+        let runner = try start(
+            ["run", Paths.fixture("direct.yaml")],
+            state: state,
+            url: simulator.url
+        )
+        #expect(waitForLine(containing: "\"record\":\"task\"", inFilesUnder: state, seconds: 20))
+        usleep(300_000)
+        kill(runner.processIdentifier, SIGKILL)
+        runner.waitUntilExit()
+        let taskID = try #require(try journalTaskID(under: state, step: "export"))
+
+        let report = folder + "/report.json"
+        let outcome = try resume(state: state, url: simulator.url, report: report)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let steps = try readJSON(report)["steps"] as? [[String: Any]] ?? []
+        let statuses = steps.map { "\($0["id"] ?? ""):\($0["status"] ?? "")" }
+        #expect(
+            statuses == [
+                "login:succeeded", "export:succeeded", "exported:succeeded", "check:succeeded",
+                "logout:succeeded",
+            ]
+        )
+        #expect(steps[1]["task-id"] as? String == taskID)
+        #expect(steps[2]["task-id"] as? String == taskID)
+        #expect(steps[1]["reason"] as? String == "kept from the interrupted run")
+        let requests = try simulator.requests()
+        #expect(count(requests, command: "export-management") == 1)
+        #expect(count(requests, command: "login") == 2)
+        #expect(count(requests, command: "logout") == 1)
+    }
+
+    @Test func killedBetweenSendingAndReadingTheReplyThenResumedAdoptsTheTask() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export-reply.yaml", folder: folder)
+        let state = folder + "/state"
+        let runner = try start(
+            ["run", Paths.fixture("direct.yaml")],
+            state: state,
+            url: simulator.url
+        )
+        #expect(waitForLine(containing: "\"record\":\"intent\"", inFilesUnder: state, seconds: 20))
+        usleep(500_000)
+        kill(runner.processIdentifier, SIGKILL)
+        runner.waitUntilExit()
+        #expect(try journalTaskID(under: state, step: "export") == nil)
+
+        let report = folder + "/report.json"
+        let outcome = try resume(state: state, url: simulator.url, report: report)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let steps = try readJSON(report)["steps"] as? [[String: Any]] ?? []
+        let export = try #require(steps.first { $0["id"] as? String == "export" })
+        #expect(export["status"] as? String == "succeeded")
+        let taskID = try #require(export["task-id"] as? String)
+        #expect(
+            export["reason"] as? String
+                == "the reply to export-management was lost; adopted task \(taskID), found with show-tasks"
+        )
+        let requests = try simulator.requests()
+        #expect(count(requests, command: "export-management") == 1)
+    }
+
+    @Test func sigintDuringAWaitLogsOutAndWritesACompleteReport() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
+        let state = folder + "/state"
+        let report = folder + "/report.json"
+        let runner = try start(
+            ["run", Paths.fixture("direct.yaml"), "--report", report],
+            state: state,
+            url: simulator.url
+        )
+        #expect(waitForLine(containing: "\"record\":\"task\"", inFilesUnder: state, seconds: 20))
+        usleep(200_000)
+        kill(runner.processIdentifier, SIGINT)
+        runner.waitUntilExit()
+        #expect(runner.terminationStatus == 130)
+        let json = try readJSON(report)
+        #expect(json["outcome"] as? String == "cancelled")
+        #expect(json["exit-code"] as? Int == 130)
+        let steps = json["steps"] as? [[String: Any]] ?? []
+        let exported = try #require(steps.first { $0["id"] as? String == "exported" })
+        #expect(exported["status"] as? String == "cancelled")
+        #expect(
+            exported["task-id"] as? String == steps.first { $0["id"] as? String == "export" }?[
+                "task-id"
+            ] as? String
+        )
+        #expect(count(try simulator.requests(), command: "logout") == 1)
+    }
+
+    @Test func aSecondRunOfThePlaybookIsRefusedWhileTheFirstHoldsTheStateFolder() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
+        let state = folder + "/state"
+        let first = try start(
+            ["run", Paths.fixture("direct.yaml")],
+            state: state,
+            url: simulator.url
+        )
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        #expect(waitForLine(containing: "\"record\":\"run\"", inFilesUnder: state, seconds: 20))
+        let second = try chkflow(
+            ["run", Paths.fixture("direct.yaml"), "--state-dir", state],
+            environment: ["CHKP_URL": simulator.url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
+        #expect(second.status == 75)
+        #expect(
+            second.stderr
+                == "chkflow: error: another chkflow run of 'direct' is using this state folder (process \(first.processIdentifier)); wait for it to end, or give another --state-dir\n"
+        )
+    }
+
+    @Test func aChangedPlaybookIsNotResumed() throws {
+        let folder = Paths.temporaryFolder()
+        let state = folder + "/state"
+        let playbook = folder + "/copy.yaml"
+        try FileManager.default.copyItem(
+            atPath: Paths.playbook("smc-export.yaml"),
+            toPath: playbook
+        )
+        let first = try chkflow(["run", playbook, "--simulator", "--state-dir", state])
+        #expect(first.status == 0)
+        try (String(contentsOfFile: playbook, encoding: .utf8) + "\n# changed\n").write(
+            toFile: playbook,
+            atomically: true,
+            encoding: .utf8
+        )
+        let second = try chkflow(["run", playbook, "--simulator", "--state-dir", state, "--resume"])
+        #expect(second.status == 73)
+        #expect(second.stderr.contains("the playbook changed since run "))
+    }
+
+    @Test func anInvalidScenarioIsReportedWithItsPosition() throws {
+        let path = Paths.fixture("bad-scenario.yaml")
+        let outcome = try chkflow(["run", Paths.playbook("smc-export.yaml"), "--simulator", path])
+        #expect(outcome.status == 65)
+        #expect(
+            outcome.stderr.hasPrefix(
+                "\(path):3:22: error: tasks.export.duration: must be a duration such as 90s, 45m or 1h30m"
+            )
+        )
+    }
+}

@@ -1,0 +1,206 @@
+import ChkflowCore
+import Engine
+import Foundation
+import Playbook
+import Simulator
+import Testing
+
+@Suite struct JournalTests {
+    private let text =
+        playbookHead + """
+              - id: export
+                export:
+                  file-path: /var/log/x.tgz
+              - id: exported
+                wait:
+                  task: ${{ steps.export.task-id }}
+              - id: logout
+                if: ${{ always() }}
+                logout: {}
+            """
+
+    /// Runs the playbook with a journal and returns the journal's path and the plan.
+    private func journaledRun() async throws -> (String, Plan) {
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        var scenario = Scenario.default
+        scenario.export = TaskBehaviour(duration: 0.2)
+        let server = SimulatorServer(scenario: scenario)
+        try server.start()
+        defer { server.stop() }
+        let path = NSTemporaryDirectory() + "journal-\(UUID().uuidString).ndjson"
+        var options = RunOptions()
+        options.simulatorURL = server.baseURL
+        options.journal = try Journal(path: path)
+        let runner = Runner(plan: plan, options: options)
+        let result = await runner.run(try runner.prepare())
+        #expect(result.outcome == .succeeded)
+        return (path, plan)
+    }
+
+    @Test func everyRecordIsALineAndNoSecretIsWritten() async throws {
+        let (path, _) = try await journaledRun()
+        let records = try Journal.records(at: path)
+        #expect(
+            records.map { $0["record"]?.stringValue ?? "" } == [
+                "run", "step-started", "step-ended", "step-started", "intent", "task", "step-ended",
+                "step-started", "step-ended", "step-started", "step-ended", "run-ended",
+            ]
+        )
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains("chkflow\""))
+        #expect(!text.contains("\"sid\""))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func aJournalCutAtAnyByteOfItsLastRecordStillResumes() async throws {
+        let (path, plan) = try await journaledRun()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let lastStart = (bytes.dropLast().lastIndex(of: UInt8(ascii: "\n")) ?? 0) + 1
+        let complete = try ResumeState.load(journal: path, playbook: plan.playbook)
+        for cut in lastStart..<bytes.count {
+            let copy = path + ".cut"
+            try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: copy))
+            let state = try ResumeState.load(journal: copy, playbook: plan.playbook)
+            #expect(state.runID == complete.runID, "cut at \(cut)")
+        }
+    }
+
+    @Test func aDamagedLineBeforeTheLastIsAnError() async throws {
+        let (path, plan) = try await journaledRun()
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        lines[2] = lines[2].dropLast(5)
+        try (lines.joined(separator: "\n") + "\n").write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
+        #expect(throws: JournalError("the journal \(path) is damaged at line 3")) {
+            try ResumeState.load(journal: path, playbook: plan.playbook)
+        }
+    }
+
+    @Test func aStepWithARecordedTaskButNoEndReattachesAndOneWithOnlyAnIntentAdopts() async throws {
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        let path = NSTemporaryDirectory() + "journal-\(UUID().uuidString).ndjson"
+        let lines = [
+            #"{"record":"run","run-id":"20261203000000-0123abcd","playbook":{"sha256":"\#(plan.playbook.sha256)"},"time":"2026-12-03T00:00:00.000Z"}"#,
+            #"{"record":"intent","step":"export","command":"export-management"}"#,
+            #"{"record":"task","step":"export","task-id":"t-1"}"#,
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
+        var scenario = Scenario.default
+        scenario.export = TaskBehaviour(duration: 0.1)
+        let server = SimulatorServer(scenario: scenario)
+        try server.start()
+        defer { server.stop() }
+        var options = RunOptions()
+        options.simulatorURL = server.baseURL
+        options.resume = try ResumeState.load(journal: path, playbook: plan.playbook)
+        let runner = Runner(plan: plan, options: options)
+        let result = await runner.run(try runner.prepare())
+        #expect(result.runID == "20261203000000-0123abcd")
+        let export = try #require(result.step("export"))
+        #expect(export.status == .succeeded)
+        #expect(export.reason == "re-attached to task t-1, started before the interruption")
+        // The simulator does not know t-1, so the wait fails: what matters is that it asked for
+        // exactly that task and sent no export.
+        #expect(result.step("exported")?.taskID == "t-1")
+        #expect(server.requests.count(of: "export-management") == 0)
+    }
+
+    @Test func aChangedPlaybookIsRefused() async throws {
+        let (path, _) = try await journaledRun()
+        let changed = try PlaybookLoader.plan(
+            bytes: Array((text + "\n# changed\n").utf8),
+            file: "test.yaml"
+        )
+        #expect(throws: JournalError.self) {
+            try ResumeState.load(journal: path, playbook: changed.playbook)
+        }
+    }
+}
+
+@Suite struct HistoryTests {
+    @Test func theWindowJudgesAStepWithoutExpectByItsEarlierRuns() async throws {
+        let closes = RFC3339.format(Date().timeIntervalSince1970 + 1800)
+        let text = """
+            chkflow: 1
+            name: history-test
+            window:
+              closes: \(closes)
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: export
+                export:
+                  file-path: /var/log/x.tgz
+            """
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        let server = SimulatorServer()
+        try server.start()
+        defer { server.stop() }
+        var options = RunOptions()
+        options.simulatorURL = server.baseURL
+        options.history = StepHistory(durations: ["export": [600, 3600, 900]])
+        let runner = Runner(plan: plan, options: options)
+        let result = await runner.run(try runner.prepare())
+        let export = try #require(result.step("export"))
+        #expect(export.status == .refused)
+        #expect(
+            export.reason?.hasPrefix(
+                "refused: it is expected to take 1h00m (95th percentile of 3 earlier runs) and would end at "
+            ) == true
+        )
+        #expect(server.requests.count(of: "export-management") == 0)
+    }
+
+    @Test func historyComesFromTheJournalsOfEarlierRuns() async throws {
+        let text =
+            playbookHead + """
+                  - id: export
+                    export:
+                      file-path: /var/log/x.tgz
+                  - id: exported
+                    wait:
+                      task: ${{ steps.export.task-id }}
+                """
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        let state = StateDirectory(path: NSTemporaryDirectory() + "history-\(UUID().uuidString)")
+        try state.prepare(playbook: plan.playbook.name)
+        var scenario = Scenario.default
+        scenario.export = TaskBehaviour(duration: 0.3)
+        let server = SimulatorServer(scenario: scenario)
+        try server.start()
+        defer { server.stop() }
+        for _ in 0..<2 {
+            var options = RunOptions()
+            options.simulatorURL = server.baseURL
+            let runID = PreparedRun.makeRunID()
+            options.runID = runID
+            options.journal = try Journal(
+                path: state.journalPath(playbook: plan.playbook.name, runID: runID)
+            )
+            let runner = Runner(plan: plan, options: options)
+            #expect(await runner.run(try runner.prepare()).outcome == .succeeded)
+            try await Task.sleep(for: .milliseconds(1100))
+        }
+        let history = StepHistory.load(state: state, playbook: plan.playbook.name, excluding: nil)
+        #expect(history.durations["export"]?.count == 2)
+        #expect(history.durations["exported"]?.count == 2)
+        let export = try #require(history.percentile95(of: "export"))
+        #expect(export.runs == 2)
+        #expect(export.seconds >= 0.3)
+        #expect(history.durations["login"]?.count == 2)
+    }
+}
