@@ -58,6 +58,8 @@ struct RunState {
     /// Whether each finished step, or anything it depends on, failed.
     private var failedBefore: [Bool]
     private var outputs: [String: JSON]
+    /// The outputs of the steps around a `for-each` item, as they were when the item started.
+    private let outerSteps: [String: JSON]
     private let loopValues: [String: JSON]
     var sessions: [String: any Connection]
     private(set) var opened: [any Connection] = []
@@ -77,6 +79,7 @@ struct RunState {
         self.nodes = nodes
         self.label = label
         self.outputs = outerSteps
+        self.outerSteps = outerSteps
         self.loopValues = loopValues
         self.sessions = sessions
         unfinished = nodes.count
@@ -150,7 +153,9 @@ struct RunState {
         let node = nodes[position]
         var steps: [String: JSON] = [:]
         for dependency in node.dependencies { steps[dependency] = outputs[dependency] }
-        for (id, value) in outputs where index[id] == nil { steps[id] = value }
+        // Outer steps, walked from their own list: walking every finished step here would
+        // make a graph of N steps cost N² (found by the engine benchmark).
+        for (id, value) in outerSteps where index[id] == nil { steps[id] = value }
         let dependencies = node.dependencies.compactMap { index[$0] }
         var roots: [String: JSON] = [
             "inputs": .object(shared.values.inputs), "secrets": .object(shared.values.secrets),

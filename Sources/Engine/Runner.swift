@@ -231,6 +231,7 @@ extension Runner {
     }
 
     func journalStepEnd(_ result: StepResult, labelled id: String) {
+        guard options.journal != nil else { return }
         journal([
             "record": "step-ended", "step": .string(id), "result": result.json,
             "outputs": .object(result.outputs),
