@@ -58,8 +58,16 @@ struct Harness {
         options.journal = journal
         let runner = Runner(plan: plan, options: options)
         let prepared = try runner.prepare()
-        let (result, overran) = await Self.watch(deadline) { await runner.run(prepared) }
-        if overran { Issue.record("the run did not end within \(deadline) s") }
+        let work = Task { await runner.run(prepared) }
+        let overran = await Self.outlasts(work, deadline)
+        if overran {
+            // Cancelled, the run still logs out what is open; with the server gone that fails
+            // at once instead of waiting out a request that will never be answered.
+            work.cancel()
+            server.stop()
+            Issue.record("the run did not end within \(deadline) s")
+        }
+        let result = await work.value
         return Rehearsal(
             result: result,
             requests: server.requests,
@@ -70,30 +78,29 @@ struct Harness {
         )
     }
 
-    /// Runs `body`, cancelling it after `seconds`; says whether it had to.
-    static func watch<Value: Sendable>(
-        _ seconds: Double,
-        _ body: @escaping @Sendable () async -> Value
-    ) async -> (Value, Bool) {
-        await withTaskGroup(of: (Value?, Bool).self) { group in
-            group.addTask { (await body(), false) }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                return (nil, !Task.isCancelled)
-            }
-            var value: Value?
-            var overran = false
-            while let (result, expired) = await group.next() {
-                if let result {
-                    value = result
-                    group.cancelAll()
-                } else if expired, value == nil {
-                    overran = true
-                    group.cancelAll()
-                }
-            }
-            // The body always ends: once cancelled, a run returns a cancelled result.
-            return (value!, overran)
+    /// Whether `work` is still running after `seconds`.
+    static func outlasts<Value: Sendable>(
+        _ work: Task<Value, Never>,
+        _ seconds: Double
+    ) async
+        -> Bool
+    {
+        let (stream, continuation) = AsyncStream.makeStream(of: Bool.self)
+        let finisher = Task {
+            _ = await work.value
+            continuation.yield(false)
         }
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            continuation.yield(true)
+        }
+        var overran = false
+        for await first in stream {
+            overran = first
+            break
+        }
+        finisher.cancel()
+        timer.cancel()
+        return overran
     }
 }

@@ -19,10 +19,15 @@ extension SimulatedAPI {
     ) -> (HTTPResponse, close: Bool) {
         switch action {
         case .hugeReply(let bytes):
-            var members = reply.objectValue ?? [:]
-            let size = reply.serializedBytes().count
-            members["padding"] = .string(String(repeating: "x", count: max(0, bytes - size)))
-            return (HTTPResponse(status: 200, body: JSON.object(members).serializedBytes()), false)
+            // Spliced as bytes: building a string this large through JSON would take seconds.
+            var body = reply.objectValue == nil ? Array("{}".utf8) : reply.serializedBytes()
+            body.removeLast()
+            body.append(contentsOf: (body.count > 1 ? ",\"padding\":\"" : "\"padding\":\"").utf8)
+            body.append(
+                contentsOf: [UInt8](repeating: UInt8(ascii: "x"), count: max(0, bytes - body.count))
+            )
+            body.append(contentsOf: "\"}".utf8)
+            return (HTTPResponse(status: 200, body: body), false)
         case .truncatedReply:
             let body = reply.serializedBytes()
             return (HTTPResponse(status: 200, body: Array(body.prefix(body.count / 2))), true)
