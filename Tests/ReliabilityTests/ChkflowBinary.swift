@@ -65,7 +65,7 @@ enum Binary {
         )
     }
 
-    /// Waits for the process; kills it (SIGKILL) when it outlives `limit`. True when killed.
+    /// Waits for the process, killing it (SIGKILL) when it outlives `limit`; true when killed.
     static func waitOrKill(_ process: Process, limit: Double) -> Bool {
         let deadline = Date().addingTimeInterval(limit)
         while process.isRunning, Date() < deadline { usleep(10_000) }
