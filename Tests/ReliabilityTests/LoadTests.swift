@@ -104,8 +104,10 @@ enum Load {
         #expect(Load.socketsOnPort(port) == [])
     }
 
-    /// The same through the built binary, watched from outside: its peak memory, threads and
-    /// descriptors stay bounded. Prints the figures docs/reliability.md quotes.
+    /// The same through the built binary, watched from outside.
+    ///
+    /// Its peak memory, threads and descriptors stay bounded; prints the figures that
+    /// docs/reliability.md quotes.
     @Test func aThousandParallelWaitsThroughTheBinaryStayBounded() throws {
         let folder = Binary.folder()
         try Data(Load.playbook(count: 1000).utf8).write(
