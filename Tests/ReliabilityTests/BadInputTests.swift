@@ -54,11 +54,11 @@ enum BadInputs {
 
     /// A value with a line break breaks the one-line message.
     ///
-    /// Sources/Engine/RunSetup.swift:99 (and the other `--var` messages there) put the value
+    /// Sources/Engine/RunSetup.swift:101 (and the other `--var` messages there) put the value
     /// between quotes as it is, so a value with a newline prints a second line that reads as
     /// chkflow's own output. Fix: quote the value with its control characters escaped (as
     /// JSON does).
-    static let varNewline = "RunSetup.swift:99: a --var value with a newline splits the message"
+    static let varNewline = "RunSetup.swift:101: a --var value with a newline splits the message"
 
     static let playbooks: [BadInput] = [
         BadInput(

@@ -126,9 +126,9 @@ struct Expectation {
 }
 
 enum Matrix {
-    /// Every step's timeout (from `defaults`) and the delay of a slow reply beyond it.
-    static let timeout = 1.5
-    static let slowReply = 2.5
+    /// Every step's timeout (1.5 s from `defaults`, 2 s for waits) and the delay of a slow
+    /// reply beyond both.
+    static let slowReply = 3.0
 
     static let playbook = """
         chkflow: 1
@@ -144,12 +144,12 @@ enum Matrix {
           - id: verify
             verify: {version: R82}
           - id: verified
-            wait: {task: '${{ steps.verify.task-id }}'}
+            wait: {task: '${{ steps.verify.task-id }}', timeout: 2s}
           - id: export
             needs: verified
             export: {file-path: /var/log/matrix.tgz, version: R82}
           - id: exported
-            wait: {task: '${{ steps.export.task-id }}'}
+            wait: {task: '${{ steps.export.task-id }}', timeout: 2s}
           - id: versions
             needs: exported
             call: {command: show-api-versions, body: {}}
@@ -160,8 +160,11 @@ enum Matrix {
 
     static let scenario: Scenario = {
         var scenario = Scenario()
-        scenario.verification = TaskBehaviour(duration: 0.1)
-        scenario.export = TaskBehaviour(duration: 0.3)
+        // In progress at the first poll, even on a loaded machine, and over well before 2 s.
+        scenario.verification = TaskBehaviour(duration: 1)
+        // Long enough that a lost export is still in progress when show-tasks looks for it,
+        // however loaded the machine.
+        scenario.export = TaskBehaviour(duration: 1)
         return scenario
     }()
 

@@ -49,7 +49,9 @@ import Testing
             FaultRule(command: "show-task", action: .wrongShape(.tasksEmpty))
         ]
         // A timeout shorter than the wait's five tries of show-task.
-        let rehearsal = try await harness.run(Matrix.playbook.replacing("1500ms", with: "800ms"))
+        let rehearsal = try await harness.run(
+            Matrix.playbook.replacing("timeout: 2s}", with: "timeout: 800ms}")
+        )
         let verified = try #require(rehearsal.step("verified"))
         #expect(verified.status != .succeeded)
         #expect(verified.task == nil)

@@ -65,7 +65,12 @@ import Testing
             harness.scenario.export = TaskBehaviour(duration: 45 * 60)
             harness.scenario.timeScale = 3600
             harness.scenario.faults = Self.faults(round: round)
-            let rehearsal = try await harness.run(Matrix.playbook.replacing("1500ms", with: "10s"))
+            let rehearsal = try await harness.run(
+                Matrix.playbook.replacing("1500ms", with: "10s").replacing(
+                    "timeout: 2s}",
+                    with: "timeout: 10s}"
+                )
+            )
             #expect(rehearsal.exportsStarted <= 1)
             #expect(rehearsal.openSessions.isEmpty)
             exports += rehearsal.exportsStarted
