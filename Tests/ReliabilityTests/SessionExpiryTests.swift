@@ -11,13 +11,13 @@ import Testing
         with: "domain: System Data, session-timeout: 10}"
     )
 
-    /// 20 simulated seconds a real one: the 10 s idle timeout is half a real second, shorter
-    /// than the wait's pause from its third poll on; each task takes 2 s.
+    /// 40 simulated seconds a real one: the 10 s idle timeout is a quarter of a real second, no
+    /// longer than the shortest pause between two polls of a wait; each task takes 2 s.
     static func scenario() -> Scenario {
         var scenario = Scenario()
-        scenario.timeScale = 20
-        scenario.verification = TaskBehaviour(duration: 40)
-        scenario.export = TaskBehaviour(duration: 40)
+        scenario.timeScale = 40
+        scenario.verification = TaskBehaviour(duration: 80)
+        scenario.export = TaskBehaviour(duration: 80)
         return scenario
     }
 
@@ -50,9 +50,9 @@ import Testing
     @Test func everySessionExpiringAtOnceIsRenewed() async throws {
         var harness = Harness()
         harness.scenario = Self.scenario()
-        // A restart of the API server every 3 s (simulated 60 s) during 4 s of tasks, so that
+        // A restart of the API server every 3 s (simulated 120 s) during 4 s of tasks, so that
         // at least one falls inside the run however slowly the machine starts it.
-        harness.scenario.sessionsExpireAt = (1...100).map { Double($0) * 60 }
+        harness.scenario.sessionsExpireAt = (1...100).map { Double($0) * 120 }
         let rehearsal = try await harness.run(
             Matrix.playbook.replacing("1500ms", with: "20s").replacing(
                 "timeout: 2s}",
