@@ -121,6 +121,8 @@ struct Expectation {
     var code: String?
     /// Why this case is known to go wrong today; nil when it must pass.
     var knownIssue: String?
+    /// Whether the known issue shows only on a loaded machine.
+    var intermittent = false
 
     var runSucceeds: Bool { !status.failsRun }
 }
@@ -230,6 +232,12 @@ enum Matrix {
             )
             // The login ran on the server, but its sid never reached the client.
             if kind == .login { late.orphanSessions = 1 }
+            if kind == .wait {
+                // When the first poll goes out after the task ended (a loaded machine), the
+                // late reply says succeeded and the wait, 1 s past its timeout, succeeds.
+                late.knownIssue = Hostile.waitTimeoutIgnoredDuringPoll
+                late.intermittent = true
+            }
             return late
         case .hungTask:
             return Expectation(status: .timedOut, attempts: 1, exportsStarted: 0)
@@ -296,7 +304,9 @@ extension Expectation {
             #expect(rehearsal.result.logins == expected.logins)
         }
         if let issue = expected.knownIssue {
-            withKnownIssue(Comment(rawValue: issue)) { documented() }
+            withKnownIssue(Comment(rawValue: issue), isIntermittent: expected.intermittent) {
+                documented()
+            }
         } else {
             documented()
         }
