@@ -17,10 +17,12 @@ demo: build
 	$(BIN) run playbooks/smc-export.yaml --simulator --report out/smc-export-report.json
 	@echo "report: out/smc-export-report.json"
 
+# Tests run one at a time: many start servers and processes and wait on real time, and on a
+# 2-core machine running them all at once starves them.
 test: deps
 	@scripts/make-venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
 
 schemas:
@@ -31,6 +33,35 @@ lint:
 
 clean:
 	rm -rf .build out .venv
+
+# Neither target below is part of `make test`: each builds its binary from the module sources
+# with swiftc, outside SwiftPM.
+.PHONY: fuzz bench-playbook
+
+# libFuzzer on the YAML loader, the playbook checks and the expression parser. Runs
+# FUZZ_SECONDS (10 minutes unless told), then merges what it found into Fuzz/corpus.
+FUZZ_SECONDS ?= 600
+FUZZ_OUT ?= .build/fuzz
+
+fuzz:
+	Fuzz/build $(FUZZ_OUT)
+	@mkdir -p $(FUZZ_OUT)/corpus $(FUZZ_OUT)/artifacts
+	SWIFT_BACKTRACE=enable=no $(FUZZ_OUT)/fuzz-playbook -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -dict=Fuzz/playbook.dict -artifact_prefix=$(FUZZ_OUT)/artifacts/ \
+	    -print_final_stats=1 $(FUZZ_OUT)/corpus Fuzz/corpus
+	SWIFT_BACKTRACE=enable=no $(FUZZ_OUT)/fuzz-playbook -merge=1 Fuzz/corpus $(FUZZ_OUT)/corpus
+
+# Validating and planning a generated 10,000-step playbook, in release mode: the time (under a
+# second) and the peak memory (against ten times the file size).
+BENCH_OUT ?= .build/bench-playbook
+BENCH_STEPS ?= 10000
+
+bench-playbook:
+	Benchmarks/Playbook/build $(BENCH_OUT)
+	$(BENCH_OUT)/bench-playbook generate $(BENCH_STEPS) $(BENCH_OUT)/playbook.yaml
+	$(BENCH_OUT)/bench-playbook time $(BENCH_OUT)/playbook.yaml 5
+	-$(BENCH_OUT)/bench-playbook memory-yaml $(BENCH_OUT)/playbook.yaml
+	$(BENCH_OUT)/bench-playbook memory $(BENCH_OUT)/playbook.yaml
 
 # Repeated exports under random faults for an hour (CHKFLOW_SOAK_SECONDS to change it); memory
 # and descriptors must not grow. Not part of `make test`.

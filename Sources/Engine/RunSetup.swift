@@ -22,13 +22,15 @@ public struct RunOptions: Sendable {
     public var runID: String?
     /// The journal the run appends to; nil runs without one (tests, benchmarks).
     public var journal: Journal?
+    /// How long steps took in earlier runs, for the change window of steps with no `expect`.
+    public var history = StepHistory()
     /// What the run takes over from an interrupted one (`--resume`).
     public var resume: ResumeState?
     /// The wall clock, seconds since 1970, for the change window; tests move it.
     public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
     /// Opens the connection of each login step; a libcurl ``Session`` unless a test says else.
-    public var connectionFactory: ConnectionFactory = { endpoint, userAgent in
-        Session(endpoint: endpoint, userAgent: userAgent)
+    public var connectionFactory: ConnectionFactory = { endpoint, userAgent, budget in
+        Session(endpoint: endpoint, userAgent: userAgent, budget: budget)
     }
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?
