@@ -65,6 +65,9 @@ public struct ResumeState: Sendable {
                 intents[step] = nil
             } else {
                 kept[step] = nil
+                // A step that failed (its task ended badly) runs afresh on resume; one that
+                // timed out or was cancelled keeps its task, which may still be running.
+                if result.status == .failed { tasks[step] = nil }
             }
         default:
             break
@@ -88,6 +91,13 @@ public struct ResumeState: Sendable {
     /// The task a step's once-only command started before the interruption, when the step did
     /// not end: the step goes on with it (a wait polls it) instead of sending the command again.
     func recordedTask(labelled id: String) -> String? { tasks[id] }
+
+    /// Every task-id the interrupted run recorded, so that adoption never takes one for another
+    /// step.
+    var allTaskIDs: [String] {
+        Array(tasks.values) + kept.values.compactMap(\.taskID)
+            + kept.values.flatMap { $0.items.flatMap { $0.steps.compactMap(\.taskID) } }
+    }
 
     /// The once-only command a step was sending when the run was interrupted, if any.
     func pendingIntent(labelled id: String) -> String? { intents[id] }

@@ -68,6 +68,7 @@ public final class Runner: Sendable {
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
         let started = options.resume?.started ?? Self.now()
+        for taskID in options.resume?.allTaskIDs ?? [] { await registry.know(taskID: taskID) }
         journalRunStart(prepared.runID, inputs: prepared.values.inputs)
         let shared = RunShared(
             playbook: plan.playbook,
@@ -173,6 +174,12 @@ public final class Runner: Sendable {
 
     /// A refused result when the change window has no room for the step.
     private func refusal(_ node: Plan.Node, labelled id: String) -> StepResult? {
+        // A step that takes up a task the interrupted run started starts nothing new.
+        if let resume = options.resume,
+            resume.recordedTask(labelled: id) != nil || resume.pendingIntent(labelled: id) != nil
+        {
+            return nil
+        }
         guard let reason = windowRefusal(for: node.step, labelled: id) else { return nil }
         var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
         result.reason = reason

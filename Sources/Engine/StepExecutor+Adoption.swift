@@ -15,7 +15,7 @@ extension StepExecutor {
         _ error: APIError,
         command: String
     ) async throws -> (reply: JSON, note: String)? {
-        guard CommandClass.of(command: command) == .onceOnly, error.kind == .transport,
+        guard step.commandClass == .onceOnly, error.kind == .transport,
             error.requestMayHaveReachedServer
         else { return nil }
         let session = try requireConnection()

@@ -70,6 +70,12 @@ struct StepExecutor {
                     + (result.result.taskID.map {
                         "; task \($0) may still be running on the server"
                     } ?? "")
+                // The attempt cut short by the timeout says so, not that the run was cancelled.
+                if let last = result.result.attempts.indices.last {
+                    result.result.attempts[last].error = ErrorSummary(
+                        message: result.result.reason ?? "timed out"
+                    )
+                }
             }
             return result
         }
@@ -216,8 +222,9 @@ struct StepExecutor {
                 )
                 return reply
             } catch let error as APIError {
-                if onceOnly, error.kind == .server {
-                    // The server answered with an error: it started nothing.
+                if onceOnly, error.kind == .server || !error.requestMayHaveReachedServer {
+                    // The server answered with an error, or the request never left: nothing
+                    // started.
                     runner.journal(["record": "not-started", "step": .string(displayID)])
                 }
                 let summary = ErrorSummary(error)

@@ -17,7 +17,7 @@ extension Runner {
     func windowRefusal(for step: Step, labelled id: String) -> String? {
         switch step.kind {
         case .export, .verify: break
-        case .call where step.commandClass != .readOnly: break
+        case .call where step.commandClass == .onceOnly: break
         default: return nil
         }
         if let deadline = windowDeadline, options.wallClock() >= deadline,

@@ -407,6 +407,42 @@ import Testing
         #expect(requests.filter { $0.command == "export-management" && $0.status != 200 }.isEmpty)
     }
 
+    @Test func aVerificationWhoseReplyWasLostIsSimplySentAgain() async throws {
+        let text =
+            playbookHead + """
+                  - id: verify
+                    verify:
+                      version: R82
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(command: "export-management", call: 1, action: .dropAfterRead)
+        ]
+        let (result, requests) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "verify:succeeded"])
+        #expect(result.step("verify")?.attempts.count == 2)
+        #expect(requests.count(of: "export-management") == 2)
+        #expect(requests.count(of: "show-tasks") == 0)
+    }
+
+    @Test func aTimedOutAttemptSaysItTimedOut() async throws {
+        let text =
+            playbookHead + """
+                  - id: versions
+                    timeout: 300ms
+                    call:
+                      command: show-api-versions
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(command: "show-api-versions", action: .slowReply(seconds: 2))
+        ]
+        let (result, _) = try await harness.run(text)
+        let attempts = try #require(result.step("versions")?.attempts)
+        #expect(attempts.count == 1)
+        #expect(attempts[0].error?.message == "the step did not end within its timeout of 300ms")
+    }
+
     @Test func aTaskThatEndsFailedFailsItsWait() async throws {
         let text =
             playbookHead + """
