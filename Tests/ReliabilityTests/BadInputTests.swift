@@ -54,11 +54,11 @@ enum BadInputs {
 
     /// A value with a line break breaks the one-line message.
     ///
-    /// Sources/Engine/RunSetup.swift:101 (and the other `--var` messages there) put the value
+    /// Sources/Engine/RunSetup.swift:103 (and the other `--var` messages there) put the value
     /// between quotes as it is, so a value with a newline prints a second line that reads as
     /// chkflow's own output. Fix: quote the value with its control characters escaped (as
     /// JSON does).
-    static let varNewline = "RunSetup.swift:101: a --var value with a newline splits the message"
+    static let varNewline = "RunSetup.swift:103: a --var value with a newline splits the message"
 
     static let playbooks: [BadInput] = [
         BadInput(
@@ -303,26 +303,23 @@ extension BadInputs {
 }
 
 @Suite struct BadInputTests {
-    @Test(arguments: BadInputs.playbooks)
-    func aBadPlaybookGivesOneClearLineAndNeverHangs(_ input: BadInput) throws {
-        try check(input)
+    @Test func aBadPlaybookGivesOneClearLineAndNeverHangs() async {
+        await concurrently(BadInputs.playbooks, limit: 8) { try Self.check($0) }
     }
 
-    @Test(arguments: BadInputs.scenarios)
-    func aBadScenarioGivesOneClearLineAndNeverHangs(_ input: BadInput) throws {
-        try check(input)
+    @Test func aBadScenarioGivesOneClearLineAndNeverHangs() async {
+        await concurrently(BadInputs.scenarios, limit: 8) { try Self.check($0) }
     }
 
-    @Test(arguments: BadInputs.commandLines)
-    func aBadCommandLineGivesOneClearLineAndNeverHangs(_ input: BadInput) throws {
-        try check(input)
+    @Test func aBadCommandLineGivesOneClearLineAndNeverHangs() async {
+        await concurrently(BadInputs.commandLines, limit: 8) { try Self.check($0) }
     }
 
     /// As root every file is readable, so the unreadable file is reached through a path that
     /// runs through a file (and a FIFO) above; otherwise a file without read permission too.
     @Test(.enabled(if: geteuid() != 0, "root reads every file"))
     func anUnreadablePlaybookGivesOneClearLine() throws {
-        try check(
+        try Self.check(
             BadInput(
                 name: "a playbook without read permission",
                 arguments: { dir in
@@ -336,7 +333,8 @@ extension BadInputs {
         )
     }
 
-    private func check(_ input: BadInput) throws {
+    private static func check(_ input: BadInput) throws {
+        let label = Comment(rawValue: input.name)
         let folder = Binary.folder()
         let arguments = try input.arguments(folder)
         let expected = input.message.replacing("<dir>", with: folder).replacing(
@@ -345,14 +343,14 @@ extension BadInputs {
         )
         let body = {
             let outcome = try Binary.run(arguments)
-            #expect(!outcome.killed, "still running after 5 s")
-            #expect(outcome.status == input.status)
+            #expect(!outcome.killed, "\(label): still running after 5 s")
+            #expect(outcome.status == input.status, label)
             let lines = outcome.stderr.split(separator: "\n", omittingEmptySubsequences: false)
-            #expect(lines.first.map(String.init) == expected)
+            #expect(lines.first.map(String.init) == expected, label)
             // One line of message; a usage error adds only the usage hint.
             let rest = lines.dropFirst().filter { !$0.isEmpty }
-            #expect(rest.isEmpty || rest == [Substring(BadInputs.usageHint)])
-            #expect(outcome.stdout.isEmpty)
+            #expect(rest.isEmpty || rest == [Substring(BadInputs.usageHint)], label)
+            #expect(outcome.stdout.isEmpty, label)
         }
         if let issue = input.knownIssue {
             withKnownIssue(Comment(rawValue: issue)) { try body() }

@@ -156,44 +156,47 @@ enum Hostile {
 
     /// The end-of-run clean-up has no time limit.
     ///
-    /// Sources/Engine/Runner.swift:211-216 (`logOutRemaining`) logs out every session still open
+    /// Sources/Engine/Runner.swift:282-286 (`logOutRemaining`) logs out every session still open
     /// in a detached task with no limit, so after a logout step that timed out, a server that no
     /// longer answers holds the end of the run (and the report) for libcurl's 120 s request
     /// timeout per session. Fix: bound each clean-up logout (a few seconds) and report the
     /// session as left open when it runs out.
     static let cleanUpUnbounded =
-        "Runner.swift:214: the clean-up logout has no time limit"
+        "Runner.swift:285: the clean-up logout has no time limit"
 }
 
 @Suite struct HostileServerTests {
-    @Test(arguments: Hostile.cases)
-    func aHostileReplyEndsTheStepClearlyAndCleanUpStillRuns(_ hostile: HostileCase) async throws {
-        var harness = Harness()
-        harness.scenario = Hostile.scenario
-        harness.scenario.faults = [hostile.rule]
-        harness.deadline = hostile.callTimeout == nil ? 12 : 60
-        if let issue = hostile.knownIssue {
-            await withKnownIssue(Comment(rawValue: issue)) {
-                try await check(hostile, with: harness)
+    /// Every hostile reply at once; each issue names its case.
+    @Test func aHostileReplyEndsTheStepClearlyAndCleanUpStillRuns() async {
+        await concurrently(Hostile.cases, limit: Hostile.cases.count) { hostile in
+            var harness = Harness()
+            harness.scenario = Hostile.scenario
+            harness.scenario.faults = [hostile.rule]
+            harness.deadline = hostile.callTimeout == nil ? 12 : 60
+            if let issue = hostile.knownIssue {
+                await withKnownIssue(Comment(rawValue: issue)) {
+                    try await Self.check(hostile, with: harness)
+                }
+            } else {
+                try await Self.check(hostile, with: harness)
             }
-        } else {
-            try await check(hostile, with: harness)
         }
     }
 
-    private func check(_ hostile: HostileCase, with harness: Harness) async throws {
+    private static func check(_ hostile: HostileCase, with harness: Harness) async throws {
+        let label = Comment(rawValue: hostile.name)
         let rehearsal = try await harness.run(hostile.playbook)
-        let step = try #require(rehearsal.step(hostile.stepID))
+        let step = try #require(rehearsal.step(hostile.stepID), label)
         let taskID = rehearsal.step("export")?.taskID ?? "?"
 
-        #expect(step.status == hostile.status, "\(step.reason ?? "")")
+        #expect(step.status == hostile.status, "\(label): \(step.reason ?? "")")
         if let reason = hostile.reason {
-            #expect(step.reason == reason.replacing("<task>", with: taskID))
+            #expect(step.reason == reason.replacing("<task>", with: taskID), label)
         }
-        #expect(rehearsal.exitCode == (hostile.status.failsRun ? 1 : 0))
-        #expect(rehearsal.exportsStarted == hostile.exportsStarted)
-        #expect(rehearsal.count("export-management") == 1)
-        #expect(rehearsal.count("logout") >= 1)
-        #expect(rehearsal.openSessions.isEmpty)
+        #expect(rehearsal.exitCode == (hostile.status.failsRun ? 1 : 0), label)
+        #expect(rehearsal.exportsStarted == hostile.exportsStarted, label)
+        #expect(rehearsal.count("export-management") == 1, label)
+        #expect(rehearsal.count("logout") >= 1, label)
+        #expect(rehearsal.openSessions.isEmpty, label)
     }
 }

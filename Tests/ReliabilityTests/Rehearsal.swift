@@ -104,3 +104,34 @@ struct Harness {
         return overran
     }
 }
+
+/// Runs `body` for every case, `limit` at a time, so that a table of slow cases takes the time
+/// of a few of them even when the test runner runs tests one at a time (`make test` does).
+func concurrently<Case: Sendable>(
+    _ cases: [Case],
+    limit: Int,
+    _ body: @escaping @Sendable (Case) async throws -> Void
+) async {
+    await withTaskGroup(of: Void.self) { group in
+        var next = 0
+        for _ in 0..<min(limit, cases.count) {
+            let item = cases[next]
+            next += 1
+            group.addTask { await record { try await body(item) } }
+        }
+        while await group.next() != nil, next < cases.count {
+            let item = cases[next]
+            next += 1
+            group.addTask { await record { try await body(item) } }
+        }
+    }
+}
+
+/// Records a thrown error as an issue of the current test instead of ending it.
+private func record(_ body: () async throws -> Void) async {
+    do {
+        try await body()
+    } catch {
+        Issue.record(error)
+    }
+}
