@@ -46,7 +46,8 @@ import Testing
         defer { server.stop() }
 
         let arguments = [
-            "run", playbook, "-v", "--report", folder + "/report.json", "--state-dir",
+            "run", playbook, "-v", "--report", folder + "/report.json", "--junit",
+            folder + "/junit.xml", "--events", folder + "/events.ndjson", "--state-dir",
             folder + "/state",
         ]
         let outcome = try Binary.run(
@@ -75,6 +76,8 @@ import Testing
             )
         }
         #expect(texts.keys.contains(folder + "/report.json"))
+        #expect(texts.keys.contains(folder + "/junit.xml"))
+        #expect(texts[folder + "/events.ndjson"]?.contains("\"step-ended\"") == true)
         #expect(texts.keys.contains(folder + "/requests.ndjson"))
         #expect(texts.keys.contains { $0.hasSuffix(".ndjson") && $0.contains("/state/") })
         for (place, text) in texts {
