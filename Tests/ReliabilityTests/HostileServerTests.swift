@@ -7,6 +7,8 @@ import Testing
 struct HostileCase: Sendable, CustomTestStringConvertible {
     var name: String
     var rule: FaultRule
+    /// A fault that sets the stage for `rule`, such as a lost reply before show-tasks.
+    var before: FaultRule?
     var stepID: String
     var status: StepStatus
     /// The step's reason, exactly, with `<task>` standing for the task-id of the run.
@@ -121,6 +123,25 @@ enum Hostile {
             status: .succeeded
         ),
         HostileCase(
+            name: "a lost export reply, then show-tasks with an empty list",
+            rule: FaultRule(command: "show-tasks", action: .wrongShape(.tasksEmpty)),
+            before: FaultRule(command: "export-management", action: .dropAfterRead),
+            stepID: "export",
+            status: .failed,
+            reason: "the reply to export-management was lost (export-management: transport"
+                + " error: Empty reply from server); show-tasks found no task in progress that"
+                + " could be it, so the request was not sent again; check the server before"
+                + " running the step again"
+        ),
+        HostileCase(
+            name: "an export the server never answers",
+            rule: FaultRule(command: "export-management", action: .neverAnswer),
+            stepID: "export",
+            status: .timedOut,
+            reason: "the step did not end within its timeout of 1.5s",
+            exportsStarted: 0
+        ),
+        HostileCase(
             name: "a call the server never answers",
             rule: FaultRule(command: "show-api-versions", action: .neverAnswer),
             stepID: "versions",
@@ -171,7 +192,7 @@ enum Hostile {
         await concurrently(Hostile.cases, limit: Hostile.cases.count) { hostile in
             var harness = Harness()
             harness.scenario = Hostile.scenario
-            harness.scenario.faults = [hostile.rule]
+            harness.scenario.faults = [hostile.before, hostile.rule].compactMap { $0 }
             harness.deadline = hostile.callTimeout == nil ? 12 : 60
             if let issue = hostile.knownIssue {
                 await withKnownIssue(Comment(rawValue: issue)) {
