@@ -22,7 +22,7 @@ demo: build
 test: deps
 	@scripts/make-venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
 
 schemas:
@@ -62,6 +62,27 @@ bench-playbook:
 	$(BENCH_OUT)/bench-playbook time $(BENCH_OUT)/playbook.yaml 5
 	-$(BENCH_OUT)/bench-playbook memory-yaml $(BENCH_OUT)/playbook.yaml
 	$(BENCH_OUT)/bench-playbook memory $(BENCH_OUT)/playbook.yaml
+
+# Installs the release binary, bash and zsh completion and the manual page under
+# $(DESTDIR)$(PREFIX); `make uninstall` removes exactly those files.
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+
+.PHONY: install uninstall
+
+install:
+	$(SWIFT) build -c release
+	install -d $(BINDIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(MAN1DIR)
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/chkflow" $(BINDIR)/chkflow
+	install -m 644 completions/chkflow.bash $(BASHCOMPDIR)/chkflow
+	install -m 644 completions/_chkflow $(ZSHCOMPDIR)/_chkflow
+	install -m 644 docs/chkflow.1 $(MAN1DIR)/chkflow.1
+
+uninstall:
+	rm -f $(BINDIR)/chkflow $(BASHCOMPDIR)/chkflow $(ZSHCOMPDIR)/_chkflow $(MAN1DIR)/chkflow.1
 
 # Repeated exports under random faults for an hour (CHKFLOW_SOAK_SECONDS to change it); memory
 # and descriptors must not grow. Not part of `make test`.

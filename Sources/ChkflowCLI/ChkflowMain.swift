@@ -14,8 +14,8 @@ public enum ChkflowMain {
                               --max-parallel N, --state-dir DIR, --resume [RUN-ID], -q, -v)
           validate PLAYBOOK…  check playbooks without contacting any server
           plan PLAYBOOK       print the resolved graph (--format text|json|mermaid|dot)
-          simulate            serve the simulator (--listen 127.0.0.1:PORT, --scenario FILE, --log FILE,
-                              --tls [--cert FILE --key FILE])
+          simulate            serve the simulator (--listen 127.0.0.1:PORT, --scenario FILE,
+                              --log FILE, --tls [--cert FILE --key FILE])
           codes               print the error-code catalogue (--json)
           report RUN.json     a saved report as one self-contained HTML page with the run's
                               timeline (--format html, --output FILE)

@@ -110,7 +110,8 @@ enum RunCommand {
                 options.history = StepHistory.load(
                     state: state,
                     playbook: plan.playbook.name,
-                    excluding: runID
+                    excluding: runID,
+                    simulated: options.simulatorURL != nil
                 )
             }
             options.journal = try Journal(

@@ -67,6 +67,7 @@ struct RunValues: Sendable {
             case .failure(let error): messages.append(error.messages[0])
             }
         }
+        if options.simulatorURL == nil { messages += missingEnvironment(playbook, options) }
         guard messages.isEmpty else { throw RunSetupError(messages: messages) }
         return RunValues(inputs: inputs, secrets: secrets)
     }
@@ -134,5 +135,30 @@ struct RunValues: Sendable {
             }
             return .success(value)
         }
+    }
+
+    /// The environment variables a server's url or TLS setting reads that are not set: a run
+    /// would otherwise fail only at login, after other steps may have run.
+    private static func missingEnvironment(_ playbook: Playbook, _ options: RunOptions) -> [String]
+    {
+        var messages: [String] = []
+        for (name, server) in playbook.servers.sorted(by: { $0.key < $1.key }) {
+            var templates = [server.url]
+            switch server.tls {
+            case .caFile(let template), .fingerprint(let template): templates.append(template)
+            case .system, .insecure: break
+            }
+            let variables = templates.flatMap(\.expressions).flatMap(\.paths).compactMap {
+                path -> String? in
+                guard path.root == "env", case .member(let variable)? = path.components.first
+                else { return nil }
+                return variable
+            }
+            for variable in Set(variables).sorted()
+            where (options.environment[variable] ?? "").isEmpty {
+                messages.append("server '\(name)': the environment variable \(variable) is not set")
+            }
+        }
+        return messages
     }
 }

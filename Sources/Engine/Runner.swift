@@ -226,6 +226,7 @@ extension Runner {
                 "sha256": .string(playbook.sha256),
             ],
             "inputs": .object(inputs),
+            "simulated": .bool(options.simulatorURL != nil),
         ])
     }
 

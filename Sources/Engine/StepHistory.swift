@@ -17,7 +17,8 @@ public struct StepHistory: Sendable {
     public static func load(
         state: StateDirectory,
         playbook name: String,
-        excluding current: String?
+        excluding current: String?,
+        simulated: Bool = false
     ) -> StepHistory {
         let folder = state.runsFolder(playbook: name)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
@@ -25,6 +26,9 @@ public struct StepHistory: Sendable {
         for file in files.sorted() where file.hasSuffix(".ndjson") {
             guard file != (current ?? "") + ".ndjson" else { continue }
             guard let records = try? Journal.records(at: folder + "/" + file) else { continue }
+            // Rehearsals on the simulator say nothing of how long a real server takes, and
+            // the other way round.
+            guard records.first?["simulated"]?.boolValue ?? false == simulated else { continue }
             history.add(records)
         }
         return history

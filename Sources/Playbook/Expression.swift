@@ -79,11 +79,11 @@ extension Expression {
     }
 
     static func parse(scalars: [Unicode.Scalar]) throws(ExpressionSyntaxError) -> Expression {
-        var parser = ExpressionParser(characters: scalars)
+        var parser = ExpressionParser(scalars: scalars)
         let expression = try parser.parseOr(depth: 0)
         parser.skipSpaces()
-        guard parser.index == parser.characters.count else {
-            throw parser.fail("unexpected '\(parser.characters[parser.index])'")
+        guard parser.index == parser.scalars.count else {
+            throw parser.fail("unexpected '\(parser.scalars[parser.index])'")
         }
         return expression
     }
@@ -113,17 +113,17 @@ enum NameScalars {
 }
 
 private struct ExpressionParser {
-    let characters: [Unicode.Scalar]
+    let scalars: [Unicode.Scalar]
     var index = 0
     static let maximumDepth = 64
 
-    init(characters: [Unicode.Scalar]) { self.characters = characters }
+    init(scalars: [Unicode.Scalar]) { self.scalars = scalars }
 
     func fail(_ message: String) -> ExpressionSyntaxError {
         ExpressionSyntaxError(offset: index, message: message)
     }
 
-    var current: Unicode.Scalar? { index < characters.count ? characters[index] : nil }
+    var current: Unicode.Scalar? { index < scalars.count ? scalars[index] : nil }
 
     mutating func skipSpaces() {
         while let character = current,
@@ -137,7 +137,7 @@ private struct ExpressionParser {
         skipSpaces()
         var probe = index
         for scalar in text.unicodeScalars {
-            guard probe < characters.count, characters[probe] == scalar else { return false }
+            guard probe < scalars.count, scalars[probe] == scalar else { return false }
             probe += 1
         }
         index = probe
@@ -170,7 +170,7 @@ private struct ExpressionParser {
 
     mutating func parseUnary(depth: Int) throws(ExpressionSyntaxError) -> Expression {
         skipSpaces()
-        if current == "!", index + 1 >= characters.count || characters[index + 1] != "=" {
+        if current == "!", index + 1 >= scalars.count || scalars[index + 1] != "=" {
             index += 1
             guard depth + 1 < Self.maximumDepth else { throw fail("expression nested too deeply") }
             return .not(try parseUnary(depth: depth + 1))
@@ -224,7 +224,7 @@ private struct ExpressionParser {
             if current == "-" || current == "+" { index += 1 }
             skipDigits(allowingPoint: false)
         }
-        let text = Self.string(characters[start..<index])
+        let text = Self.string(scalars[start..<index])
         if let whole = Int64(text) { return .int(whole) }
         if let number = Double(text), number.isFinite { return .double(number) }
         index = start
@@ -242,7 +242,7 @@ private struct ExpressionParser {
     mutating func parseIdentifier() -> String {
         let start = index
         while let character = current, NameScalars.isPart(character) { index += 1 }
-        return Self.string(characters[start..<index])
+        return Self.string(scalars[start..<index])
     }
 
     static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
@@ -306,7 +306,7 @@ private struct ExpressionParser {
         } else {
             let start = index
             while let character = current, NameScalars.isDigit(character) { index += 1 }
-            guard let number = Int(Self.string(characters[start..<index])) else {
+            guard let number = Int(Self.string(scalars[start..<index])) else {
                 throw fail("expected an index, '*' or a quoted name")
             }
             component = .index(number)

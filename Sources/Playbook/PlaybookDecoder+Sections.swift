@@ -7,14 +7,19 @@ extension PlaybookDecoder {
         "steps",
     ]
 
-    /// Decodes a whole playbook; nil when anything was reported.
-    mutating func decodePlaybook(_ root: Node, sha256: String) -> Playbook? {
-        guard let top = mapping(root, allowed: Self.topLevelKeys, in: "the playbook") else {
+    /// Decodes a whole playbook; nil only when the document is not a mapping.
+    ///
+    /// The root is consumed: each top-level step's part of the tree is given back as soon as the
+    /// step is decoded, so a large playbook is never held twice, once as nodes and once typed.
+    mutating func decodePlaybook(_ root: consuming Node, sha256: String) -> Playbook? {
+        let rootMark = root.mark
+        guard var top = mapping(root, allowed: Self.topLevelKeys, in: "the playbook") else {
             return nil
         }
-        checkVersion(top["chkflow"], root: root)
+        _ = consume root
+        checkVersion(top["chkflow"], at: rootMark)
         let name = top["name"].flatMap { string($0, "'name'") } ?? ""
-        if top["name"] == nil { report(root, "the playbook needs a 'name'") }
+        if top["name"] == nil { report(at: rootMark, "the playbook needs a 'name'") }
         if let node = top["name"], node.text == "", !node.isNull {
             report(node, "'name' must not be empty")
         }
@@ -25,10 +30,10 @@ extension PlaybookDecoder {
         let window = top["window"].flatMap { decodeWindow($0) }
         let defaults = top["defaults"].map { decodeDefaults($0) } ?? Defaults()
         var steps: [Step] = []
-        if let stepsNode = top["steps"] {
-            steps = decodeSteps(stepsNode)
+        if let stepsNode = top.removeValue(forKey: "steps") {
+            steps = decodeSteps(stepsNode, releasingEach: true)
         } else {
-            report(root, "the playbook needs 'steps'")
+            report(at: rootMark, "the playbook needs 'steps'")
         }
         return Playbook(
             file: file,
@@ -44,9 +49,12 @@ extension PlaybookDecoder {
         )
     }
 
-    private mutating func checkVersion(_ node: Node?, root: Node) {
+    private mutating func checkVersion(_ node: Node?, at rootMark: Mark) {
         guard let node else {
-            report(root, "the playbook needs 'chkflow: 1' (the version of the playbook language)")
+            report(
+                at: rootMark,
+                "the playbook needs 'chkflow: 1' (the version of the playbook language)"
+            )
             return
         }
         if json(of: node) != .int(1) {

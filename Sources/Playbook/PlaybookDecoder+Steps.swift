@@ -11,8 +11,15 @@ extension PlaybookDecoder {
         + stepKinds + loopKeys
 
     /// The steps of the playbook, or of the for-each step `owner`.
-    mutating func decodeSteps(_ node: Node, owner: String? = nil) -> [Step] {
-        guard let items = node.items else {
+    ///
+    /// With `releasingEach`, the list is consumed and each step's nodes are given back once the
+    /// step is decoded (the caller must hold no other copy of the list for that to save memory).
+    mutating func decodeSteps(
+        _ node: consuming Node,
+        owner: String? = nil,
+        releasingEach: Bool = false
+    ) -> [Step] {
+        guard var items = node.items else {
             report(node, "'steps' must be a list, not \(describe(node))")
             if owner == nil { gaps.wholeSections.insert("steps") }
             return []
@@ -24,9 +31,13 @@ extension PlaybookDecoder {
                 report(node, "'steps' is empty; a playbook needs at least one step")
             }
         }
+        _ = consume node
         var steps: [Step] = []
         steps.reserveCapacity(items.count)
-        for item in items {
+        let placeholder = Node(content: .sequence([]), mark: Mark(line: 0, column: 0))
+        for index in items.indices {
+            let item = items[index]
+            if releasingEach { items[index] = placeholder }
             guard let step = decodeStep(item) else { continue }
             if let first = stepIDs[step.id] {
                 report(

@@ -56,7 +56,7 @@ public enum PlaybookLoader {
             throw .yaml(error)
         }
         var decoder = PlaybookDecoder(file: file)
-        let playbook = decoder.decodePlaybook(root, sha256: SHA256.hex(bytes))
+        let playbook = decoder.decodePlaybook(consume root, sha256: SHA256.hex(bytes))
         return (playbook, decoder.diagnostics, decoder.gaps)
     }
 

@@ -113,6 +113,22 @@ import Testing
         )
     }
 
+    @Test func unsetEnvironmentStopsARealRunBeforeAnyRequest() throws {
+        let outcome = try chkflow(
+            ["run", Paths.playbook("smc-export.yaml")],
+            environment: ["CHKP_HOST": "", "CHKP_FINGERPRINT": "", "CHKP_PASSWORD": ""]
+        )
+        #expect(outcome.status == 65)
+        #expect(
+            outcome.stderr == """
+                chkflow: error: secret 'password': the environment variable CHKP_PASSWORD is not set
+                chkflow: error: server 'primary': the environment variable CHKP_FINGERPRINT is not set
+                chkflow: error: server 'primary': the environment variable CHKP_HOST is not set
+
+                """
+        )
+    }
+
     @Test func badVariablesStopBeforeAnyRequest() throws {
         let outcome = try chkflow([
             "run", Paths.playbook("smc-export.yaml"), "--simulator", "--var", "target-version=82",

@@ -485,6 +485,19 @@ import Testing
                 "18:23: step 'logout' needs step 'nowhere', which does not exist",
             ]
         ),
+        // What could not be read is reported once, not again where it is used.
+        (
+            "broken-step-is-not-reported-again",
+            ["12:11: the wait of step 'exported' needs 'task', the task-id to wait for"]
+        ),
+        (
+            "broken-secret-is-not-reported-again",
+            ["9:13: secret 'password' takes exactly one of 'env', 'file' or 'prompt'"]
+        ),
+        (
+            "broken-login-is-not-reported-again",
+            ["10:12: the login of step 'login' must be a mapping, not 'admin'"]
+        ),
     ]
 
     @Test(arguments: cases)
