@@ -83,3 +83,11 @@ install:
 
 uninstall:
 	rm -f $(BINDIR)/chkflow $(BASHCOMPDIR)/chkflow $(ZSHCOMPDIR)/_chkflow $(MAN1DIR)/chkflow.1
+
+# Repeated exports under random faults for an hour (CHKFLOW_SOAK_SECONDS to change it); memory
+# and descriptors must not grow. Not part of `make test`.
+.PHONY: soak
+soak: deps
+	$(SWIFT) build --build-tests
+	CHKFLOW_SOAK_SECONDS=$${CHKFLOW_SOAK_SECONDS:-3600} $(SWIFT) test --skip-build \
+		--filter ReliabilityTests.SoakTests

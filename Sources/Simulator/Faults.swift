@@ -13,6 +13,32 @@ public enum FaultAction: Sendable, Equatable {
     /// Answer 403 with an HTML body, as a server does to a client whose address the API
     /// settings do not accept.
     case nonJSONForbidden
+    /// Run the command and answer with its reply padded by a `padding` member to at least this
+    /// many bytes.
+    case hugeReply(bytes: Int)
+    /// Run the command, send the first half of its JSON reply (framed as a whole reply) and
+    /// close the connection.
+    case truncatedReply
+    /// Answer with this status and an HTML body; the command runs only when the status is 200.
+    case nonJSONReply(status: Int)
+    /// Run the command and answer 200 with JSON of the wrong shape.
+    case wrongShape(WrongShape)
+    /// Run show-task and report the progress of tasks still in progress as going down
+    /// (99 minus the real percentage).
+    case taskGoesBackwards
+    /// Read the request and never answer, keeping the connection open; the command does not
+    /// run.
+    case neverAnswer
+}
+
+/// How a `wrongShape` fault bends a reply.
+public enum WrongShape: String, Sendable, CaseIterable {
+    /// `tasks` is an empty list.
+    case tasksEmpty = "tasks-empty"
+    /// Every entry of `tasks` lacks its `status`.
+    case taskWithoutStatus = "task-without-status"
+    /// Every number of the reply is sent as a string (`"progress-percentage": "40"`).
+    case numbersAsStrings = "numbers-as-strings"
 }
 
 /// When a fault applies, and what it does.

@@ -112,16 +112,14 @@ extension Scenario {
     }
 
     private static func fault(_ node: Node) throws(ScenarioError) -> FaultRule {
-        let fields = try node.object(allowed: [
-            "command", "call", "count", "probability", "seed", "error", "drop", "slow-reply",
-            "forbidden-html",
-        ])
-        let actions = fields.keys.filter {
-            ["error", "drop", "slow-reply", "forbidden-html"].contains($0)
-        }
+        let fields = try node.object(
+            allowed: actionKeys.union(["command", "call", "count", "probability", "seed"])
+        )
+        let actions = fields.keys.filter { actionKeys.contains($0) }
         guard actions.count == 1, let actionKey = actions.first, let actionNode = fields[actionKey]
         else {
-            throw node.error("a fault needs exactly one of error, drop, slow-reply, forbidden-html")
+            let names = actionKeyOrder.joined(separator: ", ")
+            throw node.error("a fault needs exactly one of \(names)")
         }
         var rule = FaultRule(
             command: try fields["command"]?.string(),
@@ -160,11 +158,35 @@ extension Scenario {
             }
         case "slow-reply":
             return .slowReply(seconds: try node.duration())
+        case "huge-reply":
+            return .hugeReply(bytes: try node.integer(in: 1...(1 << 30)))
+        case "non-json-reply":
+            return .nonJSONReply(status: try node.integer(in: 100...599))
+        case "wrong-shape":
+            let text = try node.string()
+            guard let shape = WrongShape(rawValue: text) else {
+                let names = WrongShape.allCases.map(\.rawValue).joined(separator: ", ")
+                throw node.error("must be one of \(names)")
+            }
+            return .wrongShape(shape)
         default:
             guard try node.bool() else { throw node.error("must be true when present") }
-            return .nonJSONForbidden
+            switch key {
+            case "truncated-reply": return .truncatedReply
+            case "task-goes-backwards": return .taskGoesBackwards
+            case "never-answer": return .neverAnswer
+            default: return .nonJSONForbidden
+            }
         }
     }
+
+    /// The keys of a fault that name its action, in the order messages list them.
+    private static let actionKeyOrder = [
+        "error", "drop", "slow-reply", "forbidden-html", "huge-reply", "truncated-reply",
+        "non-json-reply", "wrong-shape", "task-goes-backwards", "never-answer",
+    ]
+
+    private static let actionKeys = Set(actionKeyOrder)
 }
 
 /// A value of a scenario document with its path, read with the types the format expects.

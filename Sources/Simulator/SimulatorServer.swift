@@ -21,6 +21,8 @@ public final class SimulatorServer: Sendable {
     private let log = RequestLog()
     private let settings: TransportSettings
     private let runtime = Mutex(Runtime.idle)
+    /// The API once started, kept after `stop` so that tests can still ask what it issued.
+    private let served = Mutex<SimulatedAPI?>(nil)
 
     private enum Runtime {
         case idle
@@ -109,6 +111,19 @@ public final class SimulatorServer: Sendable {
     /// Every request answered so far, oldest first (the last million at most).
     public var requests: [RequestRecord] { log.records }
 
+    /// Every session id the server has issued, oldest first.
+    ///
+    /// For tests that look for a sid in what a client wrote; empty before `start`.
+    public var issuedSessionIDs: [String] { api?.state.sessionIDs().issued ?? [] }
+
+    /// The issued session ids that were neither logged out nor found expired.
+    public var openSessionIDs: [String] { api?.state.sessionIDs().open ?? [] }
+
+    /// The `task-name` of every task started so far ("Export Management", …), oldest first.
+    public var startedTaskNames: [String] { api?.state.allTasks().map(\.name) ?? [] }
+
+    private var api: SimulatedAPI? { served.withLock { $0 } }
+
     /// Closes the listener and every connection and waits for the serving threads to end.
     ///
     /// Calling it again, or before `start`, does nothing.
@@ -138,6 +153,7 @@ public final class SimulatorServer: Sendable {
             endpoint: Self.authority(host: host, port: boundPort),
             scheme: secure == nil ? "http" : "https"
         )
+        served.withLock { $0 = api }
         let counter = ConnectionCounter()
         var loops: [EventLoop] = []
         var threads: [pthread_t] = []

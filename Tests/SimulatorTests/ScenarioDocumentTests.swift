@@ -131,7 +131,8 @@ struct ScenarioDocumentTests {
         ),
         .init(
             document: #"{"faults": [{"command": "login"}]}"#,
-            error: "faults[0]: a fault needs exactly one of error, drop, slow-reply, forbidden-html"
+            error:
+                "faults[0]: a fault needs exactly one of error, drop, slow-reply, forbidden-html, huge-reply, truncated-reply, non-json-reply, wrong-shape, task-goes-backwards, never-answer"
         ),
         .init(
             document: #"{"faults": [{"drop": "sideways"}]}"#,

@@ -47,17 +47,25 @@ final class SimulatedAPI: HTTPResponder {
         var sessionHash: String?
     }
 
-    /// How a reply leaves: at once, later, or not at all.
+    /// How a reply leaves: at once, later, at once and then closing, held for ever, or not at
+    /// all.
     private enum Delivery {
         case now
         case after(Double)
+        case closing
+        case held
         case never
 
         var isNever: Bool {
-            if case .never = self { return true }
-            return false
+            switch self {
+            case .never, .held: true
+            default: false
+            }
         }
     }
+
+    /// How long a reply that never comes is held: longer than any client waits.
+    private static let heldSeconds = 1e9
 
     func respond(to request: HTTPRequest, on connection: ConnectionInfo) -> ResponderOutcome {
         let path = String(request.head.target.prefix { $0 != "?" })
@@ -72,7 +80,7 @@ final class SimulatedAPI: HTTPResponder {
             code = error.code
             if error.status == 405 { response.extraFields.append(("Allow", "POST")) }
         }
-        if case .never = delivery { code = nil }
+        if delivery.isNever { code = nil }
         let record = RequestRecord(
             time: clock.realElapsed(),
             connection: connection.id,
@@ -86,6 +94,8 @@ final class SimulatedAPI: HTTPResponder {
         switch delivery {
         case .now: return .reply(response, delay: 0, close: false)
         case .after(let seconds): return .reply(response, delay: seconds, close: false)
+        case .closing: return .reply(response, delay: 0, close: true)
+        case .held: return .reply(response, delay: Self.heldSeconds, close: true)
         case .never: return .drop
         }
     }
@@ -118,7 +128,8 @@ final class SimulatedAPI: HTTPResponder {
         guard request.head.method == "POST" else { throw .methodNotAllowed(request.head.method) }
         guard let route else { throw .badURL(path) }
 
-        switch faults.action(for: route.command) {
+        let action = faults.action(for: route.command)
+        switch action {
         case .error(let status, let code, let message):
             throw APIError(status: status, code: code, message: message)
         case .nonJSONForbidden:
@@ -130,12 +141,23 @@ final class SimulatedAPI: HTTPResponder {
             delivery = .never
         case .slowReply(let seconds):
             delivery = .after(seconds)
+        case .neverAnswer:
+            delivery = .held
+            return HTTPResponse(status: 0, body: [])
+        case .hugeReply, .truncatedReply, .nonJSONReply, .wrongShape, .taskGoesBackwards:
+            break
         case nil:
             break
         }
 
-        let body = try run(request, route: route, trace: &trace)
-        return HTTPResponse(status: 200, body: body.serializedBytes())
+        guard let action, !Self.isPlain(action) else {
+            let body = try run(request, route: route, trace: &trace)
+            return HTTPResponse(status: 200, body: body.serializedBytes())
+        }
+        let body = Self.runsCommand(action) ? try run(request, route: route, trace: &trace) : [:]
+        let (response, close) = Self.hostileReply(action, to: body)
+        if close { delivery = .closing }
+        return response
     }
 
     private func run(
@@ -250,6 +272,14 @@ final class SimulatedAPI: HTTPResponder {
             host.utf8.allSatisfy({ ASCII.isVisible($0) && $0 != ASCII.slash })
         else { return nil }
         return host
+    }
+
+    /// Whether a fault leaves the reply as the command makes it.
+    private static func isPlain(_ action: FaultAction) -> Bool {
+        switch action {
+        case .slowReply, .dropAfterRead: true
+        default: false
+        }
     }
 
     /// What a management server sends to a client whose address its API settings refuse: an

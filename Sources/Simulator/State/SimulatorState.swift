@@ -85,6 +85,8 @@ final class SimulatorState: Sendable {
         var tasks: [String: SimulatedTask] = [:]
         var taskOrder: [String] = []
         var lastLogin: [String: Double] = [:]
+        /// Every sid handed out, in order, for tests that look for leaks.
+        var issued: [String] = []
     }
 
     private let storage = Mutex(Storage())
@@ -98,6 +100,7 @@ final class SimulatorState: Sendable {
     func open(_ session: Session) -> Double? {
         storage.withLock { storage in
             storage.sessions[session.sid] = session
+            storage.issued.append(session.sid)
             let previous = storage.lastLogin[session.admin]
             storage.lastLogin[session.admin] = session.created
             return previous
@@ -167,5 +170,13 @@ final class SimulatorState: Sendable {
     /// Every task, oldest first.
     func allTasks() -> [SimulatedTask] {
         storage.withLock { storage in storage.taskOrder.compactMap { storage.tasks[$0] } }
+    }
+
+    /// Every sid issued so far, oldest first, and those neither logged out nor expired.
+    func sessionIDs() -> (issued: [String], open: [String]) {
+        storage.withLock { storage in
+            let open = storage.issued.filter { storage.sessions[$0].map { !$0.expired } ?? false }
+            return (storage.issued, open)
+        }
     }
 }
