@@ -89,19 +89,21 @@ struct RunValues: Sendable {
         case .string: value = .string(text)
         case .integer:
             guard let number = Int64(text) else {
-                return fail("--var \(input.name): '\(text)' is not a whole number")
+                return fail("--var \(input.name): '\(escaped(text))' is not a whole number")
             }
             value = .int(number)
         case .boolean:
             guard text == "true" || text == "false" else {
-                return fail("--var \(input.name): '\(text)' is not true or false")
+                return fail("--var \(input.name): '\(escaped(text))' is not true or false")
             }
             value = .bool(text == "true")
         case .list:
             value = .array(text.split(separator: ",").map { .string(String($0)) })
         }
         if let pattern = input.pattern, !InputPattern.matches(pattern, text) {
-            return fail("--var \(input.name): '\(text)' does not match the pattern '\(pattern)'")
+            return fail(
+                "--var \(input.name): '\(escaped(text))' does not match the pattern '\(pattern)'"
+            )
         }
         return .success(value)
     }
@@ -160,5 +162,22 @@ struct RunValues: Sendable {
             }
         }
         return messages
+    }
+
+    /// A value as an error message quotes it: control characters escaped, so that one error
+    /// stays one line and nothing a user typed can pass for chkflow's own output.
+    static func escaped(_ text: String) -> String {
+        var output = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case let control where control.value < 0x20 || control.value == 0x7F:
+                output += "\\u{\(String(control.value, radix: 16))}"
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output
     }
 }

@@ -15,6 +15,12 @@ enum FileReader {
     }
 
     static func bytes(atPath path: String, maximumBytes: Int) throws(Failure) -> [UInt8] {
+        // Opening a FIFO nobody writes to would block for ever: look before opening.
+        var before = stat()
+        if stat(path, &before) == 0 {
+            let type = before.st_mode & S_IFMT
+            if type == S_IFIFO || type == S_IFSOCK { throw .unreadable("it is not a regular file") }
+        }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(reason(errno)) }
         defer { close(descriptor) }
