@@ -136,7 +136,11 @@ struct StepExecutor {
         switch step.kind {
         case .login(let login): try await performLogin(login, &outcome)
         case .logout:
-            try await requireConnection().logout()
+            let session = try requireConnection()
+            _ = try await attempting(&outcome, command: "logout") {
+                try await session.logout()
+                return [:]
+            }
             outcome.closedSession = context.node.session
         case .verify(let request): try await performExport(request, verifying: true, &outcome)
         case .export(let request): try await performExport(request, verifying: false, &outcome)

@@ -206,7 +206,7 @@ enum Matrix {
             // the step's 1.5 s timeout ends it first.
             return Expectation(status: .timedOut, attempts: 1, exportsStarted: 0, logins: 0)
         case .code, .htmlStatus(503):
-            return kind == .logout ? retried.known(logoutNotRetried) : retried
+            return retried
         case .htmlStatus:
             // A 500 without a code is permanent (APIError.errorClass); a wait polls again.
             return kind == .wait ? retried : failed(nil)
@@ -248,17 +248,6 @@ enum Matrix {
             return Expectation(status: .timedOut, attempts: 1, exportsStarted: 0)
         }
     }
-
-    // The known issues, each with where it is and the fix.
-
-    /// A logout step is never retried.
-    ///
-    /// Sources/Engine/StepExecutor.swift:138-139 (`case .logout`) calls `logout()` directly,
-    /// not through `attempting`, so an idempotent logout that meets a transient error fails the
-    /// step and the run (exit 1), although the clean-up then closes the session. Fix: send it
-    /// through `attempting(&outcome, command: "logout")` like the other requests.
-    static let logoutNotRetried =
-        "StepExecutor.swift:139: a logout meeting a transient error is not retried"
 }
 
 extension Expectation {

@@ -14,7 +14,6 @@ import Testing
     /// What a known issue makes chkflow do today, for the table's middle column, and the number
     /// of its finding in the document.
     static let actually: [String: (did: String, finding: Int)] = [
-        Matrix.logoutNotRetried: ("failed, not retried (finding 1); the clean-up logged out", 1),
         Hostile.waitTimeoutIgnoredDuringPoll: (
             "the wait runs past its timeout until libcurl gives up after 120 s (finding 3)", 3
         ),
