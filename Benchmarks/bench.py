@@ -124,6 +124,7 @@ def log_figures(records, durations, slots):
         "connections": len({r["connection"] for r in records}),
         "logins": sum(1 for r in records if r["command"] == "login" and r["status"] == 200),
         "show_task": sum(1 for r in records if r["command"] == "show-task"),
+        "logouts": sum(1 for r in records if r["command"] == "logout"),
         "errors": sum(1 for r in records if r["status"] != 200),
     }
     if records:
@@ -252,7 +253,8 @@ def run_once(tool, workload, chkflow, scenario):
         skip = len(sim.records())
         command, env, cwd = tool_command(tool, workload, sim, workdir, chkflow, task_id)
         result = measure(command, env, cwd, os.path.join(workdir, "output.txt"))
-        time.sleep(0.2)
+        # Ansible's persistent connection process logs out after ansible-playbook has exited.
+        time.sleep(1.0 if tool == "ansible" else 0.2)
         result.update(log_figures(sim.records()[skip:], workload.durations, workload.slots))
         if result["exit"] != 0:
             with open(os.path.join(workdir, "output.txt"), encoding="utf-8",
@@ -317,7 +319,7 @@ def run_workloads(args, tools):
 
 
 def aggregate(runs):
-    keys = ["wall", "max_rss_kib", "cpu", "calls", "connections", "logins", "show_task",
+    keys = ["wall", "max_rss_kib", "cpu", "calls", "connections", "logins", "logouts", "show_task",
             "errors", "first_to_last"]
     summary = {key: summarize([run[key] for run in runs if key in run]) for key in keys}
     reactions = [r for run in runs for r in run.get("reactions", [])]
@@ -553,6 +555,7 @@ def main():
     parser.add_argument("--only", help="workload keys to run, such as 'ab'")
     parser.add_argument("--skip", default="", help="parts to skip: workloads,engine,client,"
                         "fanout,simulator")
+    parser.add_argument("--tools", default="chkflow,python-sdk,ansible")
     parser.add_argument("--quick-scale", type=int, default=10)
     parser.add_argument("--out", default=os.path.join(RESULTS, "results.json"))
     args = parser.parse_args()
@@ -565,7 +568,7 @@ def main():
     reasons = peers_available()
     for tool, reason in reasons.items():
         print(f"skipping {tool}: {reason}", file=sys.stderr)
-    tools = [t for t in ("chkflow", "python-sdk", "ansible") if t not in reasons]
+    tools = [t for t in args.tools.split(",") if t not in reasons]
     report = {"machine": machine(), "quick": args.quick, "runs": args.runs,
               "skipped": reasons, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     skip = set(args.skip.split(",")) if args.skip else set()
