@@ -489,7 +489,7 @@ def yaml_figures(path):
     if not found:
         return {"skipped": f"no figures in {path}"}
     bare, load, ratio, teardown = map(float, found[-1])
-    return {"libyaml_events": bare, "load": load, "ratio": ratio, "load_and_free": teardown}
+    return {"libyaml_events": bare, "load": load, "ratio": ratio, "freeing": teardown}
 
 
 # MARK: - Output
