@@ -17,10 +17,12 @@ demo: build
 	$(BIN) run playbooks/smc-export.yaml --simulator --report out/smc-export-report.json
 	@echo "report: out/smc-export-report.json"
 
+# Tests run one at a time: many start servers and processes and wait on real time, and on a
+# 2-core machine running them all at once starves them.
 test: deps
 	@scripts/make-venv
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
 	@$(MAKE) --no-print-directory bench-quick
 
@@ -32,6 +34,56 @@ lint:
 
 clean:
 	rm -rf .build out .venv
+
+# Neither target below is part of `make test`: each builds its binary from the module sources
+# with swiftc, outside SwiftPM.
+.PHONY: fuzz bench-playbook
+
+# libFuzzer on the YAML loader, the playbook checks and the expression parser. Runs
+# FUZZ_SECONDS (10 minutes unless told), then merges what it found into Fuzz/corpus.
+FUZZ_SECONDS ?= 600
+FUZZ_OUT ?= .build/fuzz
+
+fuzz:
+	Fuzz/build $(FUZZ_OUT)
+	@mkdir -p $(FUZZ_OUT)/corpus $(FUZZ_OUT)/artifacts
+	SWIFT_BACKTRACE=enable=no $(FUZZ_OUT)/fuzz-playbook -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -dict=Fuzz/playbook.dict -artifact_prefix=$(FUZZ_OUT)/artifacts/ \
+	    -print_final_stats=1 $(FUZZ_OUT)/corpus Fuzz/corpus
+	SWIFT_BACKTRACE=enable=no $(FUZZ_OUT)/fuzz-playbook -merge=1 Fuzz/corpus $(FUZZ_OUT)/corpus
+
+# Validating and planning a generated 10,000-step playbook, in release mode: the time (under a
+# second) and the peak memory (against ten times the file size).
+BENCH_OUT ?= .build/bench-playbook
+BENCH_STEPS ?= 10000
+
+bench-playbook:
+	Benchmarks/Playbook/build $(BENCH_OUT)
+	$(BENCH_OUT)/bench-playbook generate $(BENCH_STEPS) $(BENCH_OUT)/playbook.yaml
+	$(BENCH_OUT)/bench-playbook time $(BENCH_OUT)/playbook.yaml 5
+	-$(BENCH_OUT)/bench-playbook memory-yaml $(BENCH_OUT)/playbook.yaml
+	$(BENCH_OUT)/bench-playbook memory $(BENCH_OUT)/playbook.yaml
+
+# Installs the release binary, bash and zsh completion and the manual page under
+# $(DESTDIR)$(PREFIX); `make uninstall` removes exactly those files.
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+
+.PHONY: install uninstall
+
+install:
+	$(SWIFT) build -c release
+	install -d $(BINDIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(MAN1DIR)
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/chkflow" $(BINDIR)/chkflow
+	install -m 644 completions/chkflow.bash $(BASHCOMPDIR)/chkflow
+	install -m 644 completions/_chkflow $(ZSHCOMPDIR)/_chkflow
+	install -m 644 docs/chkflow.1 $(MAN1DIR)/chkflow.1
+
+uninstall:
+	rm -f $(BINDIR)/chkflow $(BASHCOMPDIR)/chkflow $(ZSHCOMPDIR)/_chkflow $(MAN1DIR)/chkflow.1
 
 # Benchmarks (Benchmarks/, figures in docs/performance.md). `make bench` builds in release mode,
 # sets up the Python SDK and Ansible in Benchmarks/.venv and measures everything side by side;

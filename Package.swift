@@ -48,10 +48,18 @@ let package = Package(
         .executableTarget(name: "chkflow", dependencies: ["ChkflowCLI"]),
         .testTarget(name: "ChkflowCoreTests", dependencies: ["ChkflowCore"]),
         .testTarget(name: "PlaybookYAMLTests", dependencies: ["PlaybookYAML", "CYAML"]),
-        .testTarget(name: "PlaybookTests", dependencies: ["Playbook", "PlaybookYAML"]),
+        .testTarget(
+            name: "PlaybookTests",
+            dependencies: ["Playbook", "PlaybookYAML"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results", "Engine", "Playbook"]),
+        .testTarget(
+            name: "ResultsTests",
+            dependencies: ["Results", "Engine", "Playbook"],
+            exclude: ["Samples"]
+        ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "ChkflowCore"]),
         .testTarget(
             name: "ReliabilityTests",

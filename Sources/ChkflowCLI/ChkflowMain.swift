@@ -1,5 +1,7 @@
 import ChkflowCore
 import Foundation
+import ManagementAPI
+import PlaybookYAML
 
 /// The command line's entry point: parses, dispatches, and turns every error into an exit code.
 public enum ChkflowMain {
@@ -8,13 +10,15 @@ public enum ChkflowMain {
 
         commands:
           run PLAYBOOK        run a playbook (--simulator [SCENARIO], --simulator-log FILE,
-                              --report FILE, --var NAME=VALUE, --max-parallel N,
-                              --state-dir DIR, --resume [RUN-ID], -q, -v)
+                              --report FILE, --junit FILE, --events FILE|-, --var NAME=VALUE,
+                              --max-parallel N, --state-dir DIR, --resume [RUN-ID], -q, -v)
           validate PLAYBOOK…  check playbooks without contacting any server
           plan PLAYBOOK       print the resolved graph (--format text|json|mermaid|dot)
-          simulate            serve the simulator (--listen 127.0.0.1:PORT, --scenario FILE, --log FILE,
-                              --tls [--cert FILE --key FILE])
+          simulate            serve the simulator (--listen 127.0.0.1:PORT, --scenario FILE,
+                              --log FILE, --tls [--cert FILE --key FILE])
           codes               print the error-code catalogue (--json)
+          report RUN.json     a saved report as one self-contained HTML page with the run's
+                              timeline (--format html, --output FILE)
           version             print the version
 
         exit status: 0 success, 1 a step failed, 64 bad usage, 65 invalid playbook, scenario or
@@ -38,8 +42,12 @@ public enum ChkflowMain {
             case "plan": code = try PlanCommand.execute(rest)
             case "simulate": code = try await SimulateCommand.execute(rest)
             case "codes": code = try CodesCommand.execute(rest)
+            case "report": code = try ReportCommand.execute(rest)
             case "version", "--version":
-                console.output("chkflow \(chkflowVersion)")
+                console.output(
+                    "chkflow \(chkflowVersion) (libyaml \(YAMLLoader.libyamlVersion), "
+                        + "\(Session.libcurlVersion))"
+                )
                 code = .success
             case "help", "--help", "-h":
                 console.output(usage)

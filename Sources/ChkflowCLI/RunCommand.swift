@@ -10,7 +10,10 @@ enum RunCommand {
     static func execute(_ words: [String]) async throws(UsageError) -> ExitCode {
         let arguments = try Arguments(
             words,
-            valued: ["--report", "--var", "--max-parallel", "--simulator-log", "--state-dir"],
+            valued: [
+                "--report", "--var", "--max-parallel", "--simulator-log", "--state-dir", "--junit",
+                "--events",
+            ],
             switches: ["-q", "-v"],
             optional: ["--simulator", "--resume"]
         )
@@ -33,9 +36,18 @@ enum RunCommand {
         guard let plan = DiagnosticPrinter.loadPlan(arguments.operands[0], console: console) else {
             return .invalidInput
         }
-        if let report = arguments.value("--report") {
+        for path in [arguments.value("--report"), arguments.value("--junit")].compactMap({ $0 }) {
             do {
-                try AtomicFile.checkWritable(report)
+                try AtomicFile.checkWritable(path)
+            } catch {
+                console.error("chkflow: error: \(error)")
+                return .cannotCreate
+            }
+        }
+        var events: EventWriter?
+        if let path = arguments.value("--events") {
+            do {
+                events = try EventWriter(path: path)
             } catch {
                 console.error("chkflow: error: \(error)")
                 return .cannotCreate
@@ -73,31 +85,55 @@ enum RunCommand {
         do {
             try state.prepare(playbook: plan.playbook.name)
             lock = try state.lock(playbook: plan.playbook.name)
-            if arguments.has("--resume") {
+        } catch {
+            console.error("chkflow: error: \(error.message)")
+            return error.message.hasPrefix("another chkflow run") ? .busy : .cannotCreate
+        }
+        defer { withExtendedLifetime(lock) {} }
+        if arguments.has("--resume") {
+            do {
                 options.resume = try resumeState(
                     arguments.value("--resume"),
                     state: state,
                     plan: plan,
                     console: console
                 )
+            } catch {
+                console.error("chkflow: error: \(error.message)")
+                return .invalidInput
             }
+        }
+        do {
             let runID = options.resume?.runID ?? PreparedRun.makeRunID()
             options.runID = runID
+            if plan.playbook.window != nil {
+                options.history = StepHistory.load(
+                    state: state,
+                    playbook: plan.playbook.name,
+                    excluding: runID,
+                    simulated: options.simulatorURL != nil
+                )
+            }
             options.journal = try Journal(
                 path: state.journalPath(playbook: plan.playbook.name, runID: runID)
             )
         } catch {
             console.error("chkflow: error: \(error.message)")
-            return error.message.hasPrefix("another chkflow run") ? .busy : .cannotCreate
+            return .cannotCreate
         }
-        defer { withExtendedLifetime(lock) {} }
-        return await run(
-            plan,
-            options: options,
-            state: state,
+        let outputs = Outputs(
             report: arguments.value("--report"),
-            console: console
+            junit: arguments.value("--junit"),
+            events: events
         )
+        return await run(plan, options: options, outputs: outputs, console: console)
+    }
+
+    /// Where a run's results go besides the console.
+    struct Outputs {
+        var report: String?
+        var junit: String?
+        var events: EventWriter?
     }
 
     /// The journal of the run to resume: the one named, or the latest of the playbook.
@@ -134,14 +170,17 @@ enum RunCommand {
     private static func run(
         _ plan: Plan,
         options: RunOptions,
-        state: StateDirectory,
-        report: String?,
+        outputs: Outputs,
         console: Console
     )
         async -> ExitCode
     {
         let progress = ProgressPrinter(console: console, environment: options.environment)
-        let runner = Runner(plan: plan, options: options) { progress.handle($0) }
+        let events = outputs.events
+        let runner = Runner(plan: plan, options: options) { event in
+            progress.handle(event)
+            events?.write(event)
+        }
         let prepared: PreparedRun
         do {
             prepared = try runner.prepare()
@@ -149,6 +188,7 @@ enum RunCommand {
             for message in error.messages { console.error("chkflow: error: \(message)") }
             return .invalidInput
         }
+        events?.begin(runID: prepared.runID)
         announce(plan, options: options, console: console)
         let ticker = Task { await progress.tick() }
         let result = await SignalScope.run { await runner.run(prepared) }
@@ -160,19 +200,41 @@ enum RunCommand {
             case .cancelled: .interrupted
             }
         progress.summary(result)
-        if let report {
+        events?.close()
+        if let failure = events?.failure { console.error("chkflow: warning: \(failure)") }
+        return write(result, code: code, plan: plan, outputs: outputs, console: console)
+    }
+
+    /// Writes the report and the JUnit file, each whole or not at all.
+    private static func write(
+        _ result: RunResult,
+        code: ExitCode,
+        plan: Plan,
+        outputs: Outputs,
+        console: Console
+    ) -> ExitCode {
+        var files: [(String, String)] = []
+        if let report = outputs.report {
+            let json = Report.json(
+                result,
+                exitCode: Int(code.rawValue),
+                window: plan.playbook.window.map(ReportWindow.init),
+                chkflowVersion: chkflowVersion
+            )
+            files.append((report, json.prettyPrinted() + "\n"))
+        }
+        if let junit = outputs.junit { files.append((junit, JUnitReport.xml(result))) }
+        var status = code
+        for (path, text) in files {
             do {
-                try AtomicFile.write(
-                    Report.json(result, exitCode: Int(code.rawValue)).prettyPrinted() + "\n",
-                    to: report
-                )
-                console.info("report: \(report)")
+                try AtomicFile.write(text, to: path)
+                console.info("wrote \(path)")
             } catch {
                 console.error("chkflow: error: \(error)")
-                return code == .success ? .cannotCreate : code
+                if status == .success { status = .cannotCreate }
             }
         }
-        return code
+        return status
     }
 
     private static func announce(_ plan: Plan, options: RunOptions, console: Console) {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Simulator
+import Synchronization
 
 /// `chkflow simulate`: serves the simulator until Ctrl-C or SIGTERM.
 enum SimulateCommand {
@@ -13,6 +14,7 @@ enum SimulateCommand {
         guard arguments.operands.isEmpty else { throw UsageError("simulate takes no operands") }
         let (host, port) = try listenAddress(arguments.value("--listen") ?? "127.0.0.1:0")
         let console = Console()
+        let stop = StopSignal()
         guard let scenario = loadScenario(arguments.value("--scenario"), console: console) else {
             return .invalidInput
         }
@@ -37,7 +39,7 @@ enum SimulateCommand {
             "chkflow simulator: \(scenario.serverType.rawValue), API \(scenario.apiVersion); "
                 + "admins: \(scenario.admins.map(\.name).joined(separator: ", ")); Ctrl-C to stop"
         )
-        await waitForSignal()
+        await stop.wait()
         server.stop()
         return .success
     }
@@ -95,34 +97,41 @@ enum SimulateCommand {
         return (host == "localhost" ? "127.0.0.1" : host, port)
     }
 
-    private static func waitForSignal() async {
-        let sources = SignalBox()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            sources.install(continuation)
-        }
-    }
 }
 
-/// Holds the signal sources that end `chkflow simulate` and resumes its continuation once.
-private final class SignalBox: @unchecked Sendable {
-    // Touched only from install() and from the serial signal queue, one resume guarded by `done`.
-    private var sources: [DispatchSourceSignal] = []
-    private var done = false
-    private let queue = DispatchQueue(label: "chkflow.simulate.signals")
+/// Catches SIGINT and SIGTERM from the moment it is made, so that a signal sent as soon as the
+/// URL is printed is not lost, and lets `chkflow simulate` wait for the first one.
+///
+/// A plain signal handler writes one byte to a pipe (the only thing it may safely do); `wait()`
+/// reads it on a thread of Dispatch's.
+final class StopSignal: Sendable {
+    init() {
+        var descriptors: [Int32] = [0, 0]
+        guard pipe(&descriptors) == 0 else { return }
+        stopPipeWriter.store(descriptors[1], ordering: .releasing)
+        stopPipeReader.store(descriptors[0], ordering: .releasing)
+        for number in [SIGINT, SIGTERM] {
+            signal(number) { _ in
+                var byte: UInt8 = 1
+                _ = write(stopPipeWriter.load(ordering: .acquiring), &byte, 1)
+            }
+        }
+    }
 
-    func install(_ continuation: CheckedContinuation<Void, Never>) {
-        queue.sync {
-            for number in [SIGINT, SIGTERM] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { [self] in
-                    guard !done else { return }
-                    done = true
-                    continuation.resume()
-                }
-                source.resume()
-                sources.append(source)
+    /// Returns when a signal has come (at once if one already has).
+    func wait() async {
+        let reader = stopPipeReader.load(ordering: .acquiring)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                var byte: UInt8 = 0
+                while read(reader, &byte, 1) < 0, errno == EINTR {}
+                continuation.resume()
             }
         }
     }
 }
+
+/// The pipe between the signal handler and `StopSignal.wait()`; atomics, because a signal
+/// handler may read nothing else.
+private let stopPipeWriter = Atomic<Int32>(-1)
+private let stopPipeReader = Atomic<Int32>(-1)

@@ -15,12 +15,18 @@ public protocol Connection: Sendable {
         timeout: Double?,
         onProgress: @escaping @Sendable (TaskInfo) -> Void
     ) async throws -> TaskInfo
+    /// Logs in again with the credentials of the first login.
+    func loginAgain() async throws
     func logout() async throws
     var isLoggedIn: Bool { get async }
+    /// The administrator the session logged in as, when known.
+    var administrator: String? { get async }
     var statistics: CallStatistics { get async }
 }
 
 extension Session: Connection {}
 
-/// Makes the connection a login step opens.
-public typealias ConnectionFactory = @Sendable (Endpoint, _ userAgent: String) -> any Connection
+/// Makes the connection a login step opens, paced by the rate budget of its server, admin and
+/// domain.
+public typealias ConnectionFactory =
+    @Sendable (Endpoint, _ userAgent: String, _ budget: RateBudget) -> any Connection

@@ -5,6 +5,8 @@ import Playbook
 /// What to do about one failed attempt.
 enum ErrorDecision: Equatable {
     case retry(after: Double)
+    /// Log in again, then send the request again.
+    case relogin
     case fail(reason: String?)
     /// Record the step as failed but let the run go on (`on-error: continue`).
     case ignore
@@ -50,7 +52,7 @@ struct ErrorPolicy {
             switch rule.action {
             case .fail: return .fail(reason: nil)
             case .continue: return .ignore
-            case .relogin: return attempt < 2 ? .retry(after: 0) : .fail(reason: nil)
+            case .relogin: return attempt < 2 ? .relogin : .fail(reason: nil)
             case .retry(let policy):
                 return retry(policy, attempt: attempt, elapsed: elapsed, random: random)
             }

@@ -5,6 +5,8 @@ import Playbook
 public struct ResumeState: Sendable {
     public var runID: String
     public var started: Double
+    /// The inputs the interrupted run had (they are never secret); nil in older journals.
+    public var inputs: [String: JSON]?
     /// Steps that ended well, by labelled id (`each[3].export`), with all their outputs.
     var kept: [String: StepResult] = [:]
     /// Task-ids recorded for steps that did not end, by labelled id.
@@ -36,7 +38,8 @@ public struct ResumeState: Sendable {
         }
         var state = ResumeState(
             runID: runID,
-            started: first["time"]?.stringValue.flatMap(RFC3339.seconds) ?? 0
+            started: first["time"]?.stringValue.flatMap(RFC3339.seconds) ?? 0,
+            inputs: first["inputs"]?.objectValue
         )
         for record in records.dropFirst() { state.apply(record) }
         return state
@@ -50,6 +53,8 @@ public struct ResumeState: Sendable {
         case "task":
             intents[step] = nil
             tasks[step] = record["task-id"]?.stringValue
+        case "not-started":
+            intents[step] = nil
         case "step-ended":
             guard var result = record["result"].flatMap(StepResult.init(json:)) else { return }
             if let outputs = record["outputs"]?.objectValue { result.outputs = outputs }
@@ -60,14 +65,17 @@ public struct ResumeState: Sendable {
                 intents[step] = nil
             } else {
                 kept[step] = nil
+                // A step that failed (its task ended badly) runs afresh on resume; one that
+                // timed out or was cancelled keeps its task, which may still be running.
+                if result.status == .failed { tasks[step] = nil }
             }
         default:
             break
         }
     }
 
-    /// What a step takes over from the interrupted run: its result when it ended well, or a
-    /// result that re-attaches to the task it had started; nil when it must run again.
+    /// What a step takes over from the interrupted run: its result when it ended well; nil when
+    /// it must run again.
     ///
     /// Logins and logouts always run again: sessions do not outlive the runner.
     func takeOver(_ step: Step, labelled id: String) -> StepResult? {
@@ -75,16 +83,20 @@ public struct ResumeState: Sendable {
         case .login, .logout: return nil
         default: break
         }
-        if var kept = kept[id] {
-            kept.reason = "kept from the interrupted run" + (kept.reason.map { " (\($0))" } ?? "")
-            return kept
-        }
-        guard let taskID = tasks[id] else { return nil }
-        var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
-        result.taskID = taskID
-        result.outputs = ["task-id": .string(taskID)]
-        result.reason = "re-attached to task \(taskID), started before the interruption"
-        return result
+        guard var kept = kept[id] else { return nil }
+        kept.reason = "kept from the interrupted run" + (kept.reason.map { " (\($0))" } ?? "")
+        return kept
+    }
+
+    /// The task a step's once-only command started before the interruption, when the step did
+    /// not end: the step goes on with it (a wait polls it) instead of sending the command again.
+    func recordedTask(labelled id: String) -> String? { tasks[id] }
+
+    /// Every task-id the interrupted run recorded, so that adoption never takes one for another
+    /// step.
+    var allTaskIDs: [String] {
+        Array(tasks.values) + kept.values.compactMap(\.taskID)
+            + kept.values.flatMap { $0.items.flatMap { $0.steps.compactMap(\.taskID) } }
     }
 
     /// The once-only command a step was sending when the run was interrupted, if any.

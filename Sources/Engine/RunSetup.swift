@@ -22,13 +22,15 @@ public struct RunOptions: Sendable {
     public var runID: String?
     /// The journal the run appends to; nil runs without one (tests, benchmarks).
     public var journal: Journal?
+    /// How long steps took in earlier runs, for the change window of steps with no `expect`.
+    public var history = StepHistory()
     /// What the run takes over from an interrupted one (`--resume`).
     public var resume: ResumeState?
     /// The wall clock, seconds since 1970, for the change window; tests move it.
     public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
     /// Opens the connection of each login step; a libcurl ``Session`` unless a test says else.
-    public var connectionFactory: ConnectionFactory = { endpoint, userAgent in
-        Session(endpoint: endpoint, userAgent: userAgent)
+    public var connectionFactory: ConnectionFactory = { endpoint, userAgent, budget in
+        Session(endpoint: endpoint, userAgent: userAgent, budget: budget)
     }
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?
@@ -65,6 +67,7 @@ struct RunValues: Sendable {
             case .failure(let error): messages.append(error.messages[0])
             }
         }
+        if options.simulatorURL == nil { messages += missingEnvironment(playbook, options) }
         guard messages.isEmpty else { throw RunSetupError(messages: messages) }
         return RunValues(inputs: inputs, secrets: secrets)
     }
@@ -132,5 +135,30 @@ struct RunValues: Sendable {
             }
             return .success(value)
         }
+    }
+
+    /// The environment variables a server's url or TLS setting reads that are not set: a run
+    /// would otherwise fail only at login, after other steps may have run.
+    private static func missingEnvironment(_ playbook: Playbook, _ options: RunOptions) -> [String]
+    {
+        var messages: [String] = []
+        for (name, server) in playbook.servers.sorted(by: { $0.key < $1.key }) {
+            var templates = [server.url]
+            switch server.tls {
+            case .caFile(let template), .fingerprint(let template): templates.append(template)
+            case .system, .insecure: break
+            }
+            let variables = templates.flatMap(\.expressions).flatMap(\.paths).compactMap {
+                path -> String? in
+                guard path.root == "env", case .member(let variable)? = path.components.first
+                else { return nil }
+                return variable
+            }
+            for variable in Set(variables).sorted()
+            where (options.environment[variable] ?? "").isEmpty {
+                messages.append("server '\(name)': the environment variable \(variable) is not set")
+            }
+        }
+        return messages
     }
 }

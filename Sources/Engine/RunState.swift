@@ -173,7 +173,17 @@ struct RunState {
         let step = nodes[position].step
         var result = StepResult(id: step.id, kind: step.kindName, status: .skipped)
         let scope = scope(for: position)
-        guard let condition = step.condition else {
+        // As in GitHub Actions, a condition that calls no status function runs only after its
+        // dependencies succeeded: `success() && condition`.
+        let callsStatus =
+            step.condition?.expressions.contains { expression in
+                expression.functionNames.contains {
+                    ExpressionFunctions.statusFunctions.contains($0)
+                }
+            } ?? false
+        guard let condition = step.condition,
+            callsStatus || scope.statusFunctions["success"] == true
+        else {
             if cancelled {
                 result.status = .cancelled
                 result.reason = "the run was cancelled before this step started"

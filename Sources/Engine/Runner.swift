@@ -11,6 +11,14 @@ public final class Runner: Sendable {
     let onEvent: @Sendable (EngineEvent) -> Void
     let registry = SessionRegistry()
     let exportSlots: ExportSlots
+    /// The run-wide limit of `--max-parallel`.
+    ///
+    /// Items of a `for-each` share it with every other step. A `for-each` step itself holds no
+    /// slot, so its items can never wait for it.
+    let parallel: ParallelLimit
+    /// The rate budgets of each server, shared by every session of the run: requests per
+    /// second and logins per minute (3 unless the playbook says, as real servers since R81).
+    let budgets: [String: RateBudgets]
 
     public init(
         plan: Plan,
@@ -20,6 +28,15 @@ public final class Runner: Sendable {
         self.plan = plan
         self.options = options
         self.onEvent = onEvent
+        self.parallel = ParallelLimit(max(1, options.maxParallel))
+        self.budgets = plan.playbook.servers.mapValues { server in
+            RateBudgets(
+                RateBudget.Limits(
+                    requestsPerSecond: server.requestsPerSecond,
+                    loginsPerMinute: server.loginsPerMinute ?? 3
+                )
+            )
+        }
         self.exportSlots = ExportSlots(
             limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
         )
@@ -30,13 +47,29 @@ public final class Runner: Sendable {
     public func prepare() throws(RunSetupError) -> PreparedRun {
         var prepared = PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
         if let runID = options.resume?.runID ?? options.runID { prepared.runID = runID }
+        if let resume = options.resume, let before = resume.inputs, before != prepared.values.inputs
+        {
+            let names = Set(before.keys).union(prepared.values.inputs.keys).sorted().filter {
+                before[$0] != prepared.values.inputs[$0]
+            }
+            let changes = names.map { name in
+                let then = before[name]?.interpolated ?? "unset"
+                let now = prepared.values.inputs[name]?.interpolated ?? "unset"
+                return "\(name): '\(then)' then, '\(now)' now"
+            }
+            throw RunSetupError(messages: [
+                "--resume: the inputs differ from run \(resume.runID) (\(changes.joined(separator: "; "))); "
+                    + "resume with the same --var values, or start a new run"
+            ])
+        }
         return prepared
     }
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
         let started = options.resume?.started ?? Self.now()
-        journalRunStart(prepared.runID)
+        for taskID in options.resume?.allTaskIDs ?? [] { await registry.know(taskID: taskID) }
+        journalRunStart(prepared.runID, inputs: prepared.values.inputs)
         let shared = RunShared(
             playbook: plan.playbook,
             values: prepared.values,
@@ -85,13 +118,15 @@ public final class Runner: Sendable {
     /// Runs one graph to its end: the playbook's, or one item's of a `for-each`.
     func schedule(_ state: inout RunState) async {
         let limit = max(1, options.maxParallel)
-        takeOverFromInterruptedRun(&state)
+        await takeOverFromInterruptedRun(&state)
         await withTaskGroup(of: (Int, StepOutcome).self) { group in
             var running = 0
             while state.unfinished > 0 {
                 if Task.isCancelled { state.cancelPending() }
                 while running < limit, let position = state.nextReady() {
-                    if let skipped = state.decideSkip(position) ?? refusal(state.nodes[position]) {
+                    if let skipped = state.decideSkip(position)
+                        ?? refusal(state.nodes[position], labelled: state.labelledID(position))
+                    {
                         journalStepEnd(skipped, labelled: state.labelledID(position))
                         state.finish(position, StepOutcome(result: skipped))
                         onEvent(.stepEnded(labelled(skipped, state.label)))
@@ -102,8 +137,12 @@ public final class Runner: Sendable {
                     running += 1
                     let id = labelled(context.step.id, state.label)
                     onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
+                    let holdsSlot = context.node.children.isEmpty
                     group.addTask {
-                        (position, await StepExecutor(context: context, runner: self).execute())
+                        if holdsSlot { await self.parallel.acquire() }
+                        let outcome = await StepExecutor(context: context, runner: self).execute()
+                        if holdsSlot { await self.parallel.release() }
+                        return (position, outcome)
                     }
                 }
                 guard let (position, outcome) = await group.next() else { break }
@@ -120,21 +159,28 @@ public final class Runner: Sendable {
     }
 
     /// Finishes at once the steps an interrupted run already did.
-    private func takeOverFromInterruptedRun(_ state: inout RunState) {
+    private func takeOverFromInterruptedRun(_ state: inout RunState) async {
         guard let resume = options.resume else { return }
         for position in state.nodes.indices {
             let id = state.labelledID(position)
             guard let result = resume.takeOver(state.nodes[position].step, labelled: id) else {
                 continue
             }
+            if let taskID = result.taskID { await registry.know(taskID: taskID) }
             state.finish(position, StepOutcome(result: result))
             onEvent(.stepEnded(labelled(result, state.label)))
         }
     }
 
     /// A refused result when the change window has no room for the step.
-    private func refusal(_ node: Plan.Node) -> StepResult? {
-        guard let reason = windowRefusal(expecting: node.step.expect) else { return nil }
+    private func refusal(_ node: Plan.Node, labelled id: String) -> StepResult? {
+        // A step that takes up a task the interrupted run started starts nothing new.
+        if let resume = options.resume,
+            resume.recordedTask(labelled: id) != nil || resume.pendingIntent(labelled: id) != nil
+        {
+            return nil
+        }
+        guard let reason = windowRefusal(for: node.step, labelled: id) else { return nil }
         var result = StepResult(id: node.step.id, kind: node.step.kindName, status: .refused)
         result.reason = reason
         return result
@@ -167,7 +213,7 @@ extension Runner {
         }
     }
 
-    func journalRunStart(_ runID: String) {
+    func journalRunStart(_ runID: String, inputs: [String: JSON]) {
         let playbook = plan.playbook
         if options.resume != nil {
             journal(["record": "resumed", "run-id": .string(runID)])
@@ -179,6 +225,8 @@ extension Runner {
                 "name": .string(playbook.name), "file": .string(playbook.file),
                 "sha256": .string(playbook.sha256),
             ],
+            "inputs": .object(inputs),
+            "simulated": .bool(options.simulatorURL != nil),
         ])
     }
 
@@ -187,6 +235,30 @@ extension Runner {
             "record": "step-ended", "step": .string(id), "result": result.json,
             "outputs": .object(result.outputs),
         ])
+    }
+}
+
+/// A counting semaphore for the steps running at once.
+actor ParallelLimit {
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ slots: Int) { available = slots }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            available += 1
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }
 

@@ -15,16 +15,19 @@ extension StepExecutor {
         _ error: APIError,
         command: String
     ) async throws -> (reply: JSON, note: String)? {
-        guard CommandClass.of(command: command) == .onceOnly, error.kind == .transport,
+        guard step.commandClass == .onceOnly, error.kind == .transport,
             error.requestMayHaveReachedServer
         else { return nil }
         let session = try requireConnection()
         let candidates: [String]
         do {
-            let reply = try await session.call(
-                "show-tasks",
-                ["status": "in-progress", "details-level": "full", "limit": 100]
-            )
+            // Only this administrator's tasks: another admin's export running at the same
+            // moment is not ours.
+            var query: [String: JSON] = [
+                "status": "in-progress", "details-level": "full", "limit": 100,
+            ]
+            if let admin = await session.administrator { query["initiator"] = .string(admin) }
+            let reply = try await session.call("show-tasks", .object(query))
             candidates = try await unknownTasks(in: reply, matching: command)
         } catch {
             throw StepFailure(

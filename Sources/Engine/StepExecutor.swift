@@ -70,6 +70,12 @@ struct StepExecutor {
                     + (result.result.taskID.map {
                         "; task \($0) may still be running on the server"
                     } ?? "")
+                // The attempt cut short by the timeout says so, not that the run was cancelled.
+                if let last = result.result.attempts.indices.last {
+                    result.result.attempts[last].error = ErrorSummary(
+                        message: result.result.reason ?? "timed out"
+                    )
+                }
             }
             return result
         }
@@ -108,12 +114,18 @@ struct StepExecutor {
         }
         outcome.result.ended = Runner.now()
         if outcome.result.attempts.isEmpty, step.usesSession || step.kindName == "login" {
+            var error = outcome.result.error
+            if error == nil, outcome.result.status != .succeeded {
+                error = ErrorSummary(
+                    message: outcome.result.reason ?? outcome.result.status.rawValue
+                )
+            }
             outcome.result.attempts = [
                 Attempt(
                     number: 1,
                     started: outcome.result.started ?? 0,
                     ended: outcome.result.ended ?? 0,
-                    error: outcome.result.error
+                    error: error
                 )
             ]
         }
@@ -170,14 +182,21 @@ struct StepExecutor {
         command: String,
         _ request: () async throws -> JSON
     ) async throws -> JSON {
+        // A verification runs export-management but starts nothing that matters twice.
+        let commandClass = command == "login" ? .idempotent : step.commandClass
         let policy = ErrorPolicy(
             step: step,
             defaults: context.playbook.defaults,
-            commandClass: step.commandClass
+            commandClass: commandClass
         )
         let first = Runner.now()
         var number = 1
-        let onceOnly = CommandClass.of(command: command) == .onceOnly
+        let onceOnly = commandClass == .onceOnly
+        if onceOnly, let taskID = runner.options.resume?.recordedTask(labelled: displayID) {
+            await runner.registry.know(taskID: taskID)
+            outcome.result.reason = "re-attached to task \(taskID), started before the interruption"
+            return ["task-id": .string(taskID)]
+        }
         if onceOnly, runner.options.resume?.pendingIntent(labelled: displayID) == command {
             return try await recoverInterruptedSend(command, &outcome)
         }
@@ -203,6 +222,11 @@ struct StepExecutor {
                 )
                 return reply
             } catch let error as APIError {
+                if onceOnly, error.kind == .server || !error.requestMayHaveReachedServer {
+                    // The server answered with an error, or the request never left: nothing
+                    // started.
+                    runner.journal(["record": "not-started", "step": .string(displayID)])
+                }
                 let summary = ErrorSummary(error)
                 var attempt = Attempt(
                     number: number,
@@ -227,6 +251,11 @@ struct StepExecutor {
                     decision = .fail(reason: "\(error.description); not retried: \(refusal)")
                 }
                 switch decision {
+                case .relogin:
+                    outcome.result.attempts.append(attempt)
+                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: 0))
+                    try await requireConnection().loginAgain()
+                    number += 1
                 case .retry(let delay):
                     attempt.waitBefore = delay
                     outcome.result.attempts.append(attempt)
@@ -276,7 +305,14 @@ struct StepExecutor {
                 Int.init
             )
         }
-        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent)
+        let admin: String
+        switch credentials {
+        case .password(let user, _): admin = user
+        case .apiKey(let key): admin = "api-key " + SHA256.hex(Array(key.utf8)).prefix(12)
+        }
+        let budgets = runner.budgets[serverName] ?? RateBudgets()
+        let budget = budgets.budget(server: endpoint.url, admin: admin, domain: options.domain)
+        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent, budget)
         let reply = try await attempting(&outcome, command: "login") {
             try await session.login(credentials, options: options)
         }
@@ -319,17 +355,40 @@ struct StepExecutor {
         _ outcome: inout StepOutcome
     ) async throws {
         var body: [String: JSON] = [:]
+        var secretFields: Set<String> = []
         for field in request.fields {
-            body[field.name] = try evaluate(field.value, "'\(field.name)'").json
+            let value = try evaluate(field.value, "'\(field.name)'")
+            body[field.name] = value.json
+            if value.isSecret { secretFields.insert(field.name) }
         }
-        let problems = ExportRules.problems(body: body, verifying: verifying)
+        // A value built from a secret never appears in a message, even a wrong one.
+        var problems = body.keys.sorted().compactMap { name -> String? in
+            guard let problem = ExportRules.problem(field: name, value: body[name] ?? .null) else {
+                return nil
+            }
+            return secretFields.contains(name)
+                ? "'\(name)' is not valid (its value is built from a secret and not shown)"
+                : problem
+        }
+        problems += ExportRules.ruleProblems(
+            known: body,
+            present: Set(body.keys),
+            verifying: verifying
+        )
         guard problems.isEmpty else {
             throw StepFailure(reason: "not sent: " + problems.joined(separator: "; "))
         }
         if verifying { body["pre-export-verification-only"] = true }
         let session = try requireConnection()
         let server = serverName
-        if !verifying { try await runner.exportSlots.acquire(server: server, connection: session) }
+        if !verifying {
+            try await runner.exportSlots.acquire(server: server, connection: session)
+            // Waiting for a slot took time: the window may have no room left now.
+            if let refusal = runner.windowRefusal(for: step, labelled: displayID) {
+                await runner.exportSlots.abandon(server: server)
+                throw StepFailure(status: .refused, reason: refusal)
+            }
+        }
         let reply: JSON
         do {
             reply = try await attempting(&outcome, command: "export-management") {
@@ -380,6 +439,18 @@ struct StepExecutor {
         }
     }
 
+    /// A reply without the session ids some commands return (login-to-domain, for one): the
+    /// session id is a secret and outputs reach the journal.
+    static func withoutSessionIDs(_ reply: JSON) -> JSON {
+        switch reply {
+        case .object(var members):
+            members["sid"] = nil
+            return .object(members.mapValues(withoutSessionIDs))
+        case .array(let items): return .array(items.map(withoutSessionIDs))
+        default: return reply
+        }
+    }
+
     static func detailText(_ task: TaskInfo) -> String {
         let messages = (task.details.arrayValue ?? []).compactMap { detail -> String? in
             detail["fault-message"]?.stringValue ?? detail["statusDescription"]?.stringValue
@@ -399,7 +470,7 @@ struct StepExecutor {
         let reply = try await attempting(&outcome, command: call.command) {
             try await session.call(call.command, body.json)
         }
-        outcome.result.outputs["response"] = reply
+        outcome.result.outputs["response"] = Self.withoutSessionIDs(reply)
         if let taskID = reply["task-id"]?.stringValue {
             await runner.registry.know(taskID: taskID)
             outcome.result.taskID = taskID
@@ -419,7 +490,15 @@ struct StepExecutor {
 
     private func performAssert(_ assertion: Assertion) throws {
         guard try !evaluate(assertion.condition, "'that'").json.isTruthy else { return }
-        let message = try assertion.message.map { try evaluate($0, "'message'").json.interpolated }
-        throw StepFailure(reason: message ?? "the assertion is false")
+        guard let template = assertion.message else {
+            throw StepFailure(reason: "the assertion is false")
+        }
+        let message = try evaluate(template, "'message'")
+        guard !message.isSecret else {
+            throw StepFailure(
+                reason: "the assertion is false (its message is built from a secret and not shown)"
+            )
+        }
+        throw StepFailure(reason: message.json.interpolated)
     }
 }

@@ -8,14 +8,39 @@ extension Runner {
         plan.playbook.window.map { $0.closes - $0.reserve }
     }
 
+    /// Why a step may not start now, or nil: its `expect`, or else the 95th percentile of its
+    /// durations in earlier runs, would take it past the window.
+    ///
+    /// Only steps that start work on the server are judged (an export, a verification, a call
+    /// that is not read-only); once the window's last moment has passed, they are refused even
+    /// with nothing expected of them. Waits, logins, logouts and assertions always run.
+    func windowRefusal(for step: Step, labelled id: String) -> String? {
+        switch step.kind {
+        case .export, .verify: break
+        case .call where step.commandClass == .onceOnly: break
+        default: return nil
+        }
+        if let deadline = windowDeadline, options.wallClock() >= deadline,
+            let window = plan.playbook.window
+        {
+            return "refused: the change window left no room (it closes at \(window.closesText) "
+                + "and keeps \(DurationText.format(window.reserve)) in reserve)"
+        }
+        if let expect = step.expect { return windowRefusal(expecting: expect, basis: "") }
+        guard let learned = options.history.percentile95(of: id) else { return nil }
+        let runs = learned.runs == 1 ? "1 earlier run" : "\(learned.runs) earlier runs"
+        return windowRefusal(expecting: learned.seconds, basis: " (95th percentile of \(runs))")
+    }
+
     /// Why a step that expects to take `expected` seconds may not start now, or nil.
-    func windowRefusal(expecting expected: Double?) -> String? {
+    func windowRefusal(expecting expected: Double?, basis: String = "") -> String? {
         guard let window = plan.playbook.window, let deadline = windowDeadline,
             let expected
         else { return nil }
         let now = options.wallClock()
         guard now + expected > deadline else { return nil }
-        return "refused: it is expected to take \(DurationText.format(expected)) and would end at "
+        return
+            "refused: it is expected to take \(DurationText.format(expected))\(basis) and would end at "
             + "\(RFC3339.format(now + expected)), after \(RFC3339.format(deadline)) (the window "
             + "closes at \(window.closesText) and keeps \(DurationText.format(window.reserve)) "
             + "in reserve)"

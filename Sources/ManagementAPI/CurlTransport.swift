@@ -1,4 +1,5 @@
 internal import CCurl
+import ChkflowCore
 import Dispatch
 import Synchronization
 
@@ -90,6 +91,10 @@ final class CurlTransport: @unchecked Sendable {
         errorBuffer.deallocate()
     }
 
+    /// Sets the options that hold for every request of the session.
+    ///
+    /// Swift strings passed to `chk_setopt_ptr` become C strings valid only for that call;
+    /// that is safe because libcurl copies every string option it is given.
     private func configure() {
         chk_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         chk_setopt_long(easy, CURLOPT_POST, 1)
@@ -147,9 +152,12 @@ final class CurlTransport: @unchecked Sendable {
         if control.isCancelled { throw CancellationError() }
         let sink = ReplySink()
         var headers: UnsafeMutablePointer<curl_slist>?
+        // curl_slist_append copies each string; the list is freed after the transfer, once
+        // the handle no longer points at it.
         for header in request.headers { headers = curl_slist_append(headers, header) }
         defer { curl_slist_free_all(headers) }
 
+        // libcurl copies the URL string, so the temporary C string may go after the call.
         chk_setopt_ptr(easy, CURLOPT_URL, request.url)
         chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, headers)
         chk_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
@@ -310,7 +318,7 @@ final class CurlTransport: @unchecked Sendable {
                 requestMayHaveReachedServer: false
             )
         }
-        let keyPin = "sha256//" + Base64.encode(SHA256.hash(key))
+        let keyPin = "sha256//" + Base64.encode(SHA256.digest(key))
         chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, keyPin)
     }
 

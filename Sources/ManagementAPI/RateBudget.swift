@@ -60,7 +60,8 @@ public actor RateBudget {
     private var lastRefusal: Double?
     private var recentRequests: [Double] = []
     /// Reserved login moments, past and future, within the last window.
-    private var logins: [Double] = []
+    private var logins: [LoginReservation: Double] = [:]
+    private var nextReservation = 0
     private var loginsPausedUntil = 0.0
 
     public init(_ limits: Limits = Limits(), clock: any APIClock = SystemClock()) {
@@ -87,18 +88,45 @@ public actor RateBudget {
         try await clock.sleep(until: slot)
     }
 
-    /// Waits until a login fits in the login window, and reserves it.
-    public func acquireLogin() async throws {
-        let now = clock.now()
-        var slot = max(now, loginsPausedUntil)
-        let window = logins.filter { $0 > slot - limits.loginWindow }.sorted()
-        let limit = max(1, limits.loginsPerMinute)
-        if window.count >= limit {
-            slot = max(slot, window[window.count - limit] + limits.loginWindow)
+    /// Waits until a login fits in the login window, and reserves that moment for it.
+    ///
+    /// Pass the reservation to ``loginFinished(_:)`` once the login's reply has come: the
+    /// server counted the login somewhere between sending and reply, so the later moment is
+    /// the safe one to count from. Waiting logins look again when they wake, so a slow login
+    /// pushes back the ones queued behind it.
+    @discardableResult
+    public func acquireLogin() async throws -> LoginReservation {
+        let reservation = LoginReservation(number: nextReservation)
+        nextReservation += 1
+        while true {
+            let now = clock.now()
+            logins.removeValue(forKey: reservation)
+            logins = logins.filter { $0.value > now - limits.loginWindow }
+            let slot = loginSlot(after: max(now, loginsPausedUntil))
+            logins[reservation] = slot
+            if slot <= now { return reservation }
+            do {
+                try await clock.sleep(until: slot)
+            } catch {
+                logins.removeValue(forKey: reservation)
+                throw error
+            }
         }
-        logins.append(slot)
-        logins.removeAll { $0 <= now - limits.loginWindow }
-        try await clock.sleep(until: slot)
+    }
+
+    /// The first moment from `earliest` on at which one more login keeps every window within
+    /// the limit.
+    private func loginSlot(after earliest: Double) -> Double {
+        let limit = max(1, limits.loginsPerMinute)
+        let window = logins.values.filter { $0 > earliest - limits.loginWindow }.sorted()
+        guard window.count >= limit else { return earliest }
+        return max(earliest, window[window.count - limit] + limits.loginWindow)
+    }
+
+    /// Counts a login from the moment its reply came, if that is later than its reservation.
+    public func loginFinished(_ reservation: LoginReservation) {
+        guard let slot = logins[reservation] else { return }
+        logins[reservation] = max(slot, clock.now())
     }
 
     /// Tells the budget that the server answered `err_too_many_requests`.
@@ -137,6 +165,11 @@ public actor RateBudget {
         rate = current
         lastRefusal = mark
     }
+}
+
+/// A login's place in a ``RateBudget``.
+public struct LoginReservation: Sendable, Hashable {
+    let number: Int
 }
 
 /// The budgets of a run, one per server, admin and domain, handed to every session that

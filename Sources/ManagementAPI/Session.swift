@@ -47,6 +47,9 @@ public actor Session {
     private var credentials: Credentials?
     private var loginOptions = LoginOptions()
     private var relogin: Task<Void, any Error>?
+    /// Counts the session ids this session has held, so that a refused request can tell
+    /// whether the id it was sent with has been renewed since.
+    private var generation = 0
     private var certificatePinned = false
     private var pinCheck: Task<Void, any Error>?
 
@@ -55,6 +58,30 @@ public actor Session {
     public private(set) var statistics = CallStatistics()
 
     public var isLoggedIn: Bool { sessionID != nil }
+
+    /// The administrator the session logged in as; nil for an api-key login, whose name the
+    /// login reply does not always give.
+    public var administrator: String? {
+        if case .password(let user, _)? = credentials { return user }
+        return nil
+    }
+
+    /// The idle timeout the server gave the session at login (`session-timeout`, seconds).
+    public private(set) var sessionTimeout: Int?
+    private var lastRequest: Double?
+
+    /// Seconds since the last request of this session went out (0 before the first).
+    public var idleSeconds: Double { lastRequest.map { clock.now() - $0 } ?? 0 }
+
+    /// Sends `keepalive` when the session has been idle for a third of its timeout, so that
+    /// a caller waiting for something other than a task (a retry pause, the change window)
+    /// can keep the session from expiring; returns whether it sent one.
+    @discardableResult
+    public func keepaliveIfIdle() async throws -> Bool {
+        guard isLoggedIn, idleSeconds >= Double(sessionTimeout ?? 600) / 3 else { return false }
+        try await keepalive()
+        return true
+    }
 
     public init(endpoint: Endpoint, userAgent: String = Session.defaultUserAgent) {
         self.init(endpoint: endpoint, userAgent: userAgent, budget: nil)
@@ -115,7 +142,9 @@ public actor Session {
         }
         members["sid"] = nil
         sessionID = sid
+        generation += 1
         apiServerVersion = members["api-server-version"]?.stringValue ?? apiServerVersion
+        sessionTimeout = members["session-timeout"]?.intValue.map { Int($0) } ?? sessionTimeout
         statistics.logins += 1
         return .object(members)
     }
@@ -136,7 +165,7 @@ public actor Session {
         guard sessionID != nil else { return }
         do {
             _ = try await exchange("logout", [:], withSession: true)
-        } catch let error as APIError where error.isSessionError {
+        } catch is SessionRefusal {
             // The server no longer knows the session: it is closed all the same.
         }
         // Only a logout the server answered closes the session; after a cancelled or failed
@@ -153,22 +182,30 @@ public actor Session {
     /// Sends one command with a JSON object body and returns the reply; throws ``APIError`` or
     /// `CancellationError`.
     public func call(_ command: String, _ body: JSON = [:]) async throws -> JSON {
-        let sid = sessionID
         do {
             return try await exchange(command, body, withSession: true)
-        } catch let error as APIError
-            where error.isSessionError && credentials != nil && command != "logout"
-        {
-            try await renewSession(after: sid)
-            return try await exchange(command, body, withSession: true)
+        } catch let refusal as SessionRefusal {
+            guard credentials != nil, command != "logout" else { throw refusal.error }
+            try await renewSession(after: refusal.generation)
+            do {
+                return try await exchange(command, body, withSession: true)
+            } catch let again as SessionRefusal {
+                throw again.error
+            }
         }
     }
 
-    /// Logs in again unless another call already did so since `failedSID` was sent; calls that
-    /// meet the same expiry together share one login.
-    private func renewSession(after failedSID: String?) async throws {
+    /// Logs in again with the same credentials and options, as an `on-error: relogin` rule asks;
+    /// the old session is left to expire (it may be the one the server no longer accepts).
+    public func loginAgain() async throws {
+        try await renewSession(after: generation)
+    }
+
+    /// Logs in again unless another call already did so since the refused request was sent;
+    /// calls that meet the same expiry together share one login.
+    private func renewSession(after failedGeneration: Int) async throws {
         if let relogin { return try await relogin.value }
-        guard sessionID == failedSID, let credentials else { return }
+        guard generation == failedGeneration, let credentials else { return }
         let options = loginOptions
         let attempt = Task { _ = try await self.sendLogin(credentials, options) }
         relogin = attempt
@@ -181,7 +218,7 @@ public actor Session {
         _ command: String,
         _ body: JSON,
         withSession: Bool,
-        sid: String? = nil
+        sid explicitSID: String? = nil
     )
         async throws -> JSON
     {
@@ -189,45 +226,70 @@ public actor Session {
         guard body.objectValue != nil else {
             throw APIError.usage(command, "the request body must be a JSON object")
         }
-        let sid = sid ?? sessionID
-        var headers = ["Content-Type: application/json", "Accept: application/json", "Expect:"]
-        if withSession, let sid { headers.append("X-chkp-sid: " + sid) }
-        let request = HTTPRequest(
-            url: (address?.base ?? "") + "/web_api/" + command,
-            body: body.serializedBytes(),
-            headers: headers,
-            freshConnection: Self.onceOnlyCommands.contains(command)
-        )
         let reply: HTTPReply
+        var reservation: LoginReservation?
+        var usedSID: String?
+        var usedGeneration = generation
         do {
             try await ensureCertificatePinned(transport)
-            try await waitForBudget(command)
+            reservation = try await waitForBudget(command)
+            // The session id is read after the waits: another call may have renewed it.
+            usedSID = explicitSID ?? sessionID
+            usedGeneration = generation
             statistics.calls += 1
-            reply = try await transport.post(request)
+            lastRequest = clock.now()
+            reply = try await transport.post(
+                request(command, body, sid: withSession ? usedSID : nil)
+            )
+            await finish(reservation)
         } catch let failure as TransportFailure {
+            await finish(reservation)
             throw APIError(
                 kind: failure.kind,
                 command: command,
                 message: failure.message,
                 requestMayHaveReachedServer: failure.requestMayHaveReachedServer
             )
+        } catch {
+            await finish(reservation)
+            throw error
         }
         statistics.connections += reply.newConnections
         do {
-            return try decode(reply, command: command, sid: sid)
+            return try decode(reply, command: command, sid: usedSID)
         } catch let error as APIError where error.code == "err_too_many_requests" {
             await budget?.recordTooManyRequests(duringLogin: Self.loginCommands.contains(command))
             throw error
+        } catch let error as APIError where error.isSessionError && withSession {
+            throw SessionRefusal(error: error, generation: usedGeneration)
         }
+    }
+
+    private func request(_ command: String, _ body: JSON, sid: String?) -> HTTPRequest {
+        var headers = ["Content-Type: application/json", "Accept: application/json", "Expect:"]
+        if let sid { headers.append("X-chkp-sid: " + sid) }
+        return HTTPRequest(
+            url: (address?.base ?? "") + "/web_api/" + command,
+            body: body.serializedBytes(),
+            headers: headers,
+            freshConnection: Self.onceOnlyCommands.contains(command)
+        )
     }
 
     /// Commands that open a session and count against the login budget.
     static let loginCommands: Set<String> = ["login", "login-to-domain"]
 
-    private func waitForBudget(_ command: String) async throws {
-        guard let budget else { return }
-        if Self.loginCommands.contains(command) { try await budget.acquireLogin() }
+    private func finish(_ reservation: LoginReservation?) async {
+        if let reservation { await budget?.loginFinished(reservation) }
+    }
+
+    /// Waits for the budget's slot; returns the login's reservation for a login command.
+    private func waitForBudget(_ command: String) async throws -> LoginReservation? {
+        guard let budget else { return nil }
+        var reservation: LoginReservation?
+        if Self.loginCommands.contains(command) { reservation = try await budget.acquireLogin() }
         try await budget.acquireRequest()
+        return reservation
     }
 
     /// With a fingerprint policy, checks the server's certificate once, before the first
@@ -302,4 +364,10 @@ public actor Session {
         transport = made
         return made
     }
+}
+
+/// A request refused with a session error, and which session id generation it was sent with.
+struct SessionRefusal: Error {
+    var error: APIError
+    var generation: Int
 }

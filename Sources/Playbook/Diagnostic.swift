@@ -35,16 +35,23 @@ func suggestion(for word: String, among candidates: [String]) -> String? {
     return best.1 <= max(2, word.count / 3) ? best.0 : nil
 }
 
+/// Edits (insert, delete, replace, or swap two neighbours) that turn one word into the other.
 private func editDistance(_ a: String, _ b: String) -> Int {
     let left = Array(a)
     let right = Array(b)
+    var beforePrevious: [Int] = []
     var previous = Array(0...right.count)
     for (i, leftCharacter) in left.enumerated() {
         var current = [i + 1]
         for (j, rightCharacter) in right.enumerated() {
             let cost = leftCharacter == rightCharacter ? 0 : 1
-            current.append(min(previous[j] + cost, previous[j + 1] + 1, current[j] + 1))
+            var best = min(previous[j] + cost, previous[j + 1] + 1, current[j] + 1)
+            if i > 0, j > 0, leftCharacter == right[j - 1], left[i - 1] == rightCharacter {
+                best = min(best, beforePrevious[j - 1] + 1)
+            }
+            current.append(best)
         }
+        beforePrevious = previous
         previous = current
     }
     return previous[right.count]

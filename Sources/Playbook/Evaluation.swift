@@ -139,7 +139,8 @@ extension Expression {
         }
     }
 
-    private static func equal(_ left: JSON, _ right: JSON) -> Bool {
+    /// Equality as `==` sees it: numbers by value (a numeric string too), strings without case.
+    static func equal(_ left: JSON, _ right: JSON) -> Bool {
         if let a = left.doubleValue, let b = right.doubleValue, left.isNumber || right.isNumber {
             return a == b
         }

@@ -102,6 +102,12 @@ extension JSON {
         }
     }
 
+    /// Whether the value is true or false.
+    var isBoolean: Bool {
+        if case .bool = self { return true }
+        return false
+    }
+
     /// A whole number given as a number (not a string).
     var exactInteger: Int64? {
         switch self {

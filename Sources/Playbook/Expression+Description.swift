@@ -8,7 +8,12 @@ extension Expression: CustomStringConvertible {
             if case .string(let text) = value {
                 return "'" + text.map { $0 == "'" ? "''" : String($0) }.joined() + "'"
             }
-            return value.serialized()
+            let text = value.serialized()
+            // A whole double keeps a point, so that it reads back as a double and not an integer.
+            if case .double = value, !text.contains(where: { ".en".contains($0) }) {
+                return text + ".0"
+            }
+            return text
         case .path(let root, let components):
             return root + components.map(Self.describe).joined()
         case .not(let inner):
@@ -27,7 +32,12 @@ extension Expression: CustomStringConvertible {
 
     private static func describe(_ component: PathComponent) -> String {
         switch component {
-        case .member(let name): "." + name
+        case .member(let name):
+            if NameScalars.isName(name) {
+                "." + name
+            } else {
+                "['" + name.map { $0 == "'" ? "''" : String($0) }.joined() + "']"
+            }
         case .index(let position): "[\(position)]"
         case .all: "[*]"
         }

@@ -48,7 +48,8 @@ public indirect enum Expression: Sendable, Equatable {
     }
 }
 
-/// Why an expression could not be parsed; `offset` counts characters from its start.
+/// Why an expression could not be parsed; `offset` counts Unicode scalars from its start, as
+/// columns in a playbook are counted.
 public struct ExpressionSyntaxError: Error, Sendable, Equatable {
     public var offset: Int
     public var message: String
@@ -74,42 +75,72 @@ public enum ExpressionFunctions {
 extension Expression {
     /// Parses the text between `${{` and `}}`.
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expression {
-        var parser = ExpressionParser(characters: Array(text))
+        try parse(scalars: Array(text.unicodeScalars))
+    }
+
+    static func parse(scalars: [Unicode.Scalar]) throws(ExpressionSyntaxError) -> Expression {
+        var parser = ExpressionParser(scalars: scalars)
         let expression = try parser.parseOr(depth: 0)
         parser.skipSpaces()
-        guard parser.index == parser.characters.count else {
-            throw parser.fail("unexpected '\(parser.characters[parser.index])'")
+        guard parser.index == parser.scalars.count else {
+            throw parser.fail("unexpected '\(parser.scalars[parser.index])'")
         }
         return expression
     }
 }
 
+/// Which scalars names are made of: a name starts with a letter or `_` and goes on with letters,
+/// digits, `_` and `-` (so `task-id` is one name).
+enum NameScalars {
+    static func isStart(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            return ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_"
+        }
+        return scalar.properties.isAlphabetic
+    }
+
+    static func isPart(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return isStart(scalar) || isDigit(scalar) || scalar == "-" }
+        return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+    }
+
+    static func isDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
+
+    /// Whether the whole text can be written as a name after a `.`.
+    static func isName(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy(isPart)
+    }
+}
+
 private struct ExpressionParser {
-    let characters: [Character]
+    let scalars: [Unicode.Scalar]
     var index = 0
     static let maximumDepth = 64
 
-    init(characters: [Character]) { self.characters = characters }
+    init(scalars: [Unicode.Scalar]) { self.scalars = scalars }
 
     func fail(_ message: String) -> ExpressionSyntaxError {
         ExpressionSyntaxError(offset: index, message: message)
     }
 
-    var current: Character? { index < characters.count ? characters[index] : nil }
+    var current: Unicode.Scalar? { index < scalars.count ? scalars[index] : nil }
 
     mutating func skipSpaces() {
-        while let character = current, character == " " || character == "\t" || character == "\n" {
+        while let character = current,
+            character == " " || character == "\t" || character == "\n" || character == "\r"
+        {
             index += 1
         }
     }
 
     mutating func consume(_ text: String) -> Bool {
         skipSpaces()
-        let wanted = Array(text)
-        guard index + wanted.count <= characters.count,
-            Array(characters[index..<index + wanted.count]) == wanted
-        else { return false }
-        index += wanted.count
+        var probe = index
+        for scalar in text.unicodeScalars {
+            guard probe < scalars.count, scalars[probe] == scalar else { return false }
+            probe += 1
+        }
+        index = probe
         return true
     }
 
@@ -139,7 +170,7 @@ private struct ExpressionParser {
 
     mutating func parseUnary(depth: Int) throws(ExpressionSyntaxError) -> Expression {
         skipSpaces()
-        if current == "!", index + 1 >= characters.count || characters[index + 1] != "=" {
+        if current == "!", index + 1 >= scalars.count || scalars[index + 1] != "=" {
             index += 1
             guard depth + 1 < Self.maximumDepth else { throw fail("expression nested too deeply") }
             return .not(try parseUnary(depth: depth + 1))
@@ -157,14 +188,16 @@ private struct ExpressionParser {
             return inner
         }
         if character == "'" { return .literal(.string(try parseString())) }
-        if character.isNumber || character == "-" { return .literal(try parseNumber()) }
-        if character.isLetter || character == "_" { return try parseNameOrPath(depth: depth) }
+        if NameScalars.isDigit(character) || character == "-" {
+            return .literal(try parseNumber())
+        }
+        if NameScalars.isStart(character) { return try parseNameOrPath(depth: depth) }
         throw fail("unexpected '\(character)'")
     }
 
     mutating func parseString() throws(ExpressionSyntaxError) -> String {
         index += 1
-        var text = ""
+        var text = String.UnicodeScalarView()
         while let character = current {
             index += 1
             if character == "'" {
@@ -174,7 +207,7 @@ private struct ExpressionParser {
                     index += 1
                     continue
                 }
-                return text
+                return String(text)
             }
             text.append(character)
         }
@@ -184,22 +217,38 @@ private struct ExpressionParser {
     mutating func parseNumber() throws(ExpressionSyntaxError) -> JSON {
         let start = index
         if current == "-" { index += 1 }
-        while let character = current, character.isNumber || character == "." { index += 1 }
-        let text = String(characters[start..<index])
+        skipDigits(allowingPoint: true)
+        // An exponent, as in 1e3 or 2.5E-4, the form numbers are printed in when they are large.
+        if current == "e" || current == "E" {
+            index += 1
+            if current == "-" || current == "+" { index += 1 }
+            skipDigits(allowingPoint: false)
+        }
+        let text = Self.string(scalars[start..<index])
         if let whole = Int64(text) { return .int(whole) }
-        if let number = Double(text) { return .double(number) }
+        if let number = Double(text), number.isFinite { return .double(number) }
         index = start
         throw fail("invalid number '\(text)'")
     }
 
-    mutating func parseIdentifier() -> String {
-        let start = index
+    private mutating func skipDigits(allowingPoint: Bool) {
         while let character = current,
-            character.isLetter || character.isNumber || character == "_" || character == "-"
+            NameScalars.isDigit(character) || (allowingPoint && character == ".")
         {
             index += 1
         }
-        return String(characters[start..<index])
+    }
+
+    mutating func parseIdentifier() -> String {
+        let start = index
+        while let character = current, NameScalars.isPart(character) { index += 1 }
+        return Self.string(scalars[start..<index])
+    }
+
+    static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
     }
 
     mutating func parseNameOrPath(depth: Int) throws(ExpressionSyntaxError) -> Expression {
@@ -256,8 +305,8 @@ private struct ExpressionParser {
             component = .member(try parseString())
         } else {
             let start = index
-            while let character = current, character.isNumber { index += 1 }
-            guard let number = Int(String(characters[start..<index])) else {
+            while let character = current, NameScalars.isDigit(character) { index += 1 }
+            guard let number = Int(Self.string(scalars[start..<index])) else {
                 throw fail("expected an index, '*' or a quoted name")
             }
             component = .index(number)

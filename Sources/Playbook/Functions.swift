@@ -19,7 +19,9 @@ extension Expression {
     private static func apply(_ function: String, _ args: [JSON]) throws(EvaluationError) -> JSON {
         switch function {
         case "contains":
-            if let items = args[0].arrayValue { return .bool(items.contains(args[1])) }
+            if let items = args[0].arrayValue {
+                return .bool(items.contains { equal($0, args[1]) })
+            }
             return .bool(
                 args[0].interpolated.lowercased().contains(args[1].interpolated.lowercased())
             )
@@ -42,7 +44,10 @@ extension Expression {
             case .array(let items): return .int(Int64(items.count))
             case .object(let members): return .int(Int64(members.count))
             case .string(let text): return .int(Int64(text.count))
-            default: throw EvaluationError("length() needs a string, an array or an object")
+            default:
+                throw EvaluationError(
+                    "length() needs a string, an array or an object, not \(args[0].typeName)"
+                )
             }
         case "toJSON":
             return .string(args[0].serialized())

@@ -62,15 +62,18 @@ extension Step {
     }
 
     /// The outputs a step of this kind offers to later expressions.
-    public var outputNames: [String] {
+    public var outputNames: [String] { Self.outputNames(ofKind: kindName) }
+
+    /// The outputs of a kind of step, by the kind's name as written in a playbook.
+    static func outputNames(ofKind kind: String) -> [String] {
         let common = ["status", "outcome"]
         switch kind {
-        case .login: return common + ["api-server-version", "url", "session-timeout", "response"]
-        case .logout, .assert: return common
-        case .forEach: return common + ["items"]
-        case .verify, .export: return common + ["task-id", "response", "task"]
-        case .wait: return common + ["task-id", "task"]
-        case .call: return common + ["response", "task-id", "tasks", "task"]
+        case "login": return common + ["api-server-version", "url", "session-timeout", "response"]
+        case "for-each": return common + ["items"]
+        case "verify", "export": return common + ["task-id", "response", "task"]
+        case "wait": return common + ["task-id", "task"]
+        case "call": return common + ["response", "task-id", "tasks", "task"]
+        default: return common
         }
     }
 

@@ -7,21 +7,49 @@ import PlaybookYAML
 /// the outer steps.
 struct Planner {
     let playbook: Playbook
+    /// What the decoder could not read; references to it are not reported again.
+    let gaps: DecodingGaps
     var diagnostics: [Diagnostic] = []
+    /// The kind of every step at any depth by id, and the for-each step around it.
+    ///
+    /// The loop is nil at the top. Kinds, not whole steps, keep the index small on large
+    /// playbooks.
+    let stepsByID: [String: (kind: String, loop: String?)]
 
     /// What the steps being planned can see around them.
     struct Scope {
         /// Ids of the steps in this graph.
         var ids: Set<String>
-        /// Ids of steps in enclosing graphs, by the depth they live at.
-        var outerIDs: Set<String> = []
+        /// Ids of the steps of each enclosing graph, outermost first.
+        ///
+        /// Kept as a list of the graphs' own sets, not merged, so a nested graph costs nothing
+        /// to enter.
+        var outerGraphs: [Set<String>] = []
+
+        /// Whether a step of an enclosing graph has this id.
+        func isOuter(_ id: String) -> Bool { outerGraphs.contains { $0.contains(id) } }
+
+        /// Every id visible here, for suggestions.
+        var visibleIDs: [String] { outerGraphs.reduce(ids) { $0.union($1) }.sorted() }
         /// Login steps visible here: this graph's and the enclosing ones'.
         var loginIDs: [String]
         /// Names of loop variables in scope.
         var loopVariables: Set<String> = []
     }
 
-    init(playbook: Playbook) { self.playbook = playbook }
+    init(playbook: Playbook, gaps: DecodingGaps = DecodingGaps()) {
+        self.playbook = playbook
+        self.gaps = gaps
+        var index: [String: (kind: String, loop: String?)] = [:]
+        func visit(_ steps: [Step], loop: String?) {
+            for step in steps where index[step.id] == nil {
+                index[step.id] = (step.kindName, loop)
+                if case .forEach(let inner) = step.kind { visit(inner.steps, loop: step.id) }
+            }
+        }
+        visit(playbook.steps, loop: nil)
+        self.stepsByID = index
+    }
 
     mutating func report(_ mark: Mark, _ message: String) {
         diagnostics.append(Diagnostic(file: playbook.file, mark: mark, message: message))
@@ -41,17 +69,18 @@ struct Planner {
     /// Plans one graph; returns its nodes in order and the outer steps it reads.
     private mutating func planGraph(_ steps: [Step], scope: Scope) -> ([Plan.Node], Set<String>) {
         var nodes: [Plan.Node] = []
+        nodes.reserveCapacity(steps.count)
         var outerReads: Set<String> = []
         for step in steps {
             var node = planNode(step, scope: scope, outerReads: &outerReads)
             if case .forEach(let loop) = step.kind {
-                var inner = Scope(
+                // Ids are unique in the whole playbook, so no inner id hides an outer one.
+                let inner = Scope(
                     ids: Set(loop.steps.map(\.id)),
-                    outerIDs: scope.outerIDs.union(scope.ids),
+                    outerGraphs: scope.outerGraphs + [scope.ids],
                     loginIDs: scope.loginIDs + Self.loginIDs(loop.steps),
                     loopVariables: scope.loopVariables.union([loop.variable])
                 )
-                inner.outerIDs.subtract(inner.ids)
                 let (children, reads) = planGraph(loop.steps, scope: inner)
                 node.children = children
                 for read in reads {
@@ -71,7 +100,8 @@ struct Planner {
         for index in nodes.indices {
             nodes[index].dependencies = nodes[index].reasons.keys.sorted()
         }
-        return (ordered(nodes), outerReads)
+        order(&nodes)
+        return (nodes, outerReads)
     }
 
     private mutating func planNode(
@@ -83,13 +113,14 @@ struct Planner {
     {
         let session = resolveSession(step, scope: scope)
         var reasons: [String: String] = [:]
-        for need in step.needs {
+        for (index, need) in step.needs.enumerated() {
             if scope.ids.contains(need), need != step.id {
                 reasons[need] = "needs"
-            } else if scope.outerIDs.contains(need) {
+            } else if scope.isOuter(need) {
                 outerReads.insert(need)
-            } else {
-                report(step.mark, unknownStepMessage(need, in: step, scope: scope, what: "needs"))
+            } else if need == step.id || !gaps.lost("steps", need) {
+                let mark = index < step.needMarks.count ? step.needMarks[index] : step.mark
+                report(mark, unknownStepMessage(need, in: step, scope: scope, what: "needs"))
             }
         }
         for referenced in checkReferences(step, scope: scope) where reasons[referenced] == nil {
@@ -120,43 +151,56 @@ struct Planner {
         guard step.usesSession else { return nil }
         if let session = step.session {
             guard scope.loginIDs.contains(session) else {
-                report(
-                    step.mark,
-                    "step '\(step.id)' uses session '\(session)', which is not a login step"
-                )
+                if !gaps.lost("steps", session) {
+                    report(step.sessionMark ?? step.mark, unknownSessionMessage(session, step))
+                }
                 return nil
             }
             return session
         }
+        if gaps.lostLogin { return scope.loginIDs.count == 1 ? scope.loginIDs[0] : nil }
         switch scope.loginIDs.count {
         case 1: return scope.loginIDs[0]
         case 0:
             report(
                 step.mark,
-                "step '\(step.id)' needs a session, but the playbook has no login step"
+                "step '\(step.id)' sends requests, but the playbook has no login step to start a session"
             )
         default:
-            let list = scope.loginIDs.joined(separator: ", ")
             report(
                 step.mark,
-                "step '\(step.id)' must say which session it uses ('session:' one of \(list))"
+                "step '\(step.id)' must say which session it uses with 'session': \(Self.list(scope.loginIDs, "or"))"
             )
         }
         return nil
     }
 
+    private func unknownSessionMessage(_ session: String, _ step: Step) -> String {
+        guard let kind = stepsByID[session]?.kind else {
+            return "step '\(step.id)' uses session '\(session)', but there is no step '\(session)'"
+        }
+        if kind == "login" {
+            return
+                "step '\(step.id)' uses session '\(session)', which it cannot see: that login runs inside a for-each step"
+        }
+        return
+            "step '\(step.id)' uses session '\(session)', but '\(session)' is \(Self.article(kind)) \(kind) step, not a login step"
+    }
+
     /// A logout waits for every other step of its session in the same graph.
     private func addLogoutEdges(_ nodes: inout [Plan.Node]) {
-        for index in nodes.indices {
-            guard case .logout = nodes[index].step.kind, let session = nodes[index].session else {
-                continue
+        let logouts = nodes.indices.filter {
+            if case .logout = nodes[$0].step.kind { nodes[$0].session != nil } else { false }
+        }
+        for index in logouts {
+            guard let session = nodes[index].session else { continue }
+            // The users are found first, so the nodes are not copied while one of them changes.
+            let users = nodes.indices.filter { other in
+                if case .logout = nodes[other].step.kind { return false }
+                return nodes[other].usesSession(session)
             }
-            for other in nodes
-            where other.step.id != nodes[index].step.id && other.usesSession(session) {
-                if case .logout = other.step.kind { continue }
-                if nodes[index].reasons[other.step.id] == nil {
-                    nodes[index].reasons[other.step.id] = "session"
-                }
+            for other in users where nodes[index].reasons[nodes[other].step.id] == nil {
+                nodes[index].reasons[nodes[other].step.id] = "session"
             }
         }
     }
@@ -164,20 +208,25 @@ struct Planner {
     private mutating func checkServers(_ nodes: [Plan.Node]) {
         for node in nodes {
             guard case .login(let login) = node.step.kind else { continue }
+            let id = node.step.id
+            if gaps.wholeSections.contains("servers") || !gaps.servers.isEmpty { continue }
             if let server = login.server {
                 guard playbook.servers[server] == nil else { continue }
                 let names = playbook.servers.keys.sorted()
                 var message =
-                    "step '\(node.step.id)' logs in to server '\(server)', which 'servers' does not define"
+                    "step '\(id)' logs in to server '\(server)', which 'servers' does not define"
                 if let close = suggestion(for: server, among: names) {
                     message += "; did you mean '\(close)'?"
                 }
-                report(node.step.mark, message)
-            } else if playbook.servers.count != 1 {
+                report(login.serverMark ?? node.step.mark, message)
+            } else if playbook.servers.isEmpty {
                 report(
                     node.step.mark,
-                    "step '\(node.step.id)' must name its 'server' (the playbook defines \(playbook.servers.count))"
+                    "step '\(id)' logs in, but the playbook defines no 'servers' to log in to"
                 )
+            } else if playbook.servers.count > 1 {
+                let names = Self.list(playbook.servers.keys.sorted(), "or")
+                report(node.step.mark, "step '\(id)' must name its 'server': \(names)")
             }
         }
     }
@@ -186,41 +235,56 @@ struct Planner {
     private mutating func checkReferences(_ step: Step, scope: Scope) -> [String] {
         var referenced: [String] = []
         for template in step.templates {
-            for expression in template.expressions {
-                for function in expression.functionNames
-                where ExpressionFunctions.arities[function] == nil {
-                    report(step.mark, "step '\(step.id)' calls unknown function '\(function)()'")
-                }
-                checkArities(expression, step: step)
+            for (index, expression) in template.expressions.enumerated() {
+                let mark = template.mark(ofExpression: index) ?? step.mark
+                checkCalls(expression, step: step, at: mark)
                 for (root, components) in expression.paths {
-                    if let target = checkPath(root, components, step: step, scope: scope) {
-                        referenced.append(target)
-                    }
+                    let target = checkPath(root, components, step: step, scope: scope, at: mark)
+                    if let target { referenced.append(target) }
                 }
             }
         }
         return referenced
     }
 
-    private mutating func checkArities(_ expression: Expression, step: Step) {
+    /// Reports unknown functions and wrong numbers of arguments.
+    private mutating func checkCalls(_ expression: Expression, step: Step, at mark: Mark) {
         switch expression {
         case .literal, .path: return
-        case .not(let inner): checkArities(inner, step: step)
+        case .not(let inner): checkCalls(inner, step: step, at: mark)
         case .binary(_, let left, let right):
-            checkArities(left, step: step)
-            checkArities(right, step: step)
+            checkCalls(left, step: step, at: mark)
+            checkCalls(right, step: step, at: mark)
         case .call(let name, let arguments):
-            if let arity = ExpressionFunctions.arities[name], !arity.contains(arguments.count) {
-                report(step.mark, "\(name)() takes \(Self.describe(arity)), not \(arguments.count)")
+            if let arity = ExpressionFunctions.arities[name] {
+                if !arity.contains(arguments.count) {
+                    report(
+                        mark,
+                        "step '\(step.id)' calls \(name)() with \(Self.count(arguments.count)); it takes \(Self.describe(arity))"
+                    )
+                }
+            } else {
+                var message = "step '\(step.id)' calls unknown function '\(name)()'"
+                let names = ExpressionFunctions.arities.keys.sorted()
+                if let close = suggestion(for: name, among: names) {
+                    message += "; did you mean '\(close)()'?"
+                }
+                report(mark, message)
             }
-            for argument in arguments { checkArities(argument, step: step) }
+            for argument in arguments { checkCalls(argument, step: step, at: mark) }
+        }
+    }
+
+    private static func count(_ number: Int) -> String {
+        switch number {
+        case 0: "no arguments"
+        case 1: "1 argument"
+        default: "\(number) arguments"
         }
     }
 
     private static func describe(_ arity: ClosedRange<Int>) -> String {
-        if arity.lowerBound == arity.upperBound {
-            return arity.lowerBound == 1 ? "1 argument" : "\(arity.lowerBound) arguments"
-        }
+        if arity.lowerBound == arity.upperBound { return count(arity.lowerBound) }
         return "\(arity.lowerBound) to \(arity.upperBound) arguments"
     }
 
@@ -228,72 +292,93 @@ struct Planner {
         _ root: String,
         _ components: [Expression.PathComponent],
         step: Step,
-        scope: Scope
+        scope: Scope,
+        at mark: Mark
     ) -> String? {
         let first: String? = if case .member(let name)? = components.first { name } else { nil }
         if scope.loopVariables.contains(root) { return nil }
         switch root {
         case "env": return nil
         case "inputs":
-            if let name = first, !playbook.inputs.contains(where: { $0.name == name }) {
-                report(
-                    step.mark,
-                    "step '\(step.id)' reads input '\(name)', which 'inputs' does not declare"
-                )
+            let names = playbook.inputs.map(\.name)
+            if let name = first, !names.contains(name), !gaps.lost("inputs", name) {
+                report(mark, undeclared("input", name, step: step, among: names))
             }
         case "secrets":
-            if let name = first, playbook.secrets[name] == nil {
-                report(
-                    step.mark,
-                    "step '\(step.id)' reads secret '\(name)', which 'secrets' does not declare"
-                )
+            let names = playbook.secrets.keys.sorted()
+            if let name = first, playbook.secrets[name] == nil, !gaps.lost("secrets", name) {
+                report(mark, undeclared("secret", name, step: step, among: names))
             }
         case "steps":
             guard let target = first else {
-                report(step.mark, "step '\(step.id)' reads 'steps' without naming a step")
+                report(mark, "step '\(step.id)' reads 'steps' without naming a step")
                 return nil
             }
-            return checkStepPath(target, components: components, step: step, scope: scope)
+            return checkStepPath(target, components: components, step: step, scope: scope, at: mark)
         default:
             let roots = ["inputs", "env", "secrets", "steps"] + scope.loopVariables.sorted()
             var message =
-                "step '\(step.id)' reads '\(root)', which is not \(Self.list(roots))"
+                "step '\(step.id)' reads '\(root)', which is not \(Self.list(roots, "or"))"
             if let close = suggestion(for: root, among: roots) {
                 message += "; did you mean '\(close)'?"
             }
-            report(step.mark, message)
+            report(mark, message)
         }
         return nil
     }
 
-    private static func list(_ names: [String]) -> String {
+    private func undeclared(
+        _ what: String,
+        _ name: String,
+        step: Step,
+        among names: [String]
+    )
+        -> String
+    {
+        var message = "step '\(step.id)' reads \(what) '\(name)', which '\(what)s' does not declare"
+        if let close = suggestion(for: name, among: names) {
+            message += "; did you mean '\(close)'?"
+        }
+        return message
+    }
+
+    static func article(_ word: String) -> String {
+        guard let first = word.first else { return "a" }
+        return "aeiou".contains(first) ? "an" : "a"
+    }
+
+    static func list(_ names: [String], _ conjunction: String) -> String {
         guard names.count > 1 else { return names.first ?? "" }
-        return names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
+        return names.dropLast().joined(separator: ", ") + " \(conjunction) " + (names.last ?? "")
     }
 
     private mutating func checkStepPath(
         _ target: String,
         components: [Expression.PathComponent],
         step: Step,
-        scope: Scope
+        scope: Scope,
+        at mark: Mark
     ) -> String? {
         guard target != step.id else {
-            report(step.mark, "step '\(step.id)' reads its own outputs; use an earlier step")
+            report(mark, "step '\(step.id)' reads its own outputs; use an earlier step")
             return nil
         }
-        guard scope.ids.contains(target) || scope.outerIDs.contains(target),
-            let other = playbook.anyStep(withID: target)
+        guard scope.ids.contains(target) || scope.isOuter(target),
+            let kind = stepsByID[target]?.kind
         else {
-            report(step.mark, unknownStepMessage(target, in: step, scope: scope, what: "reads"))
+            if !gaps.lost("steps", target) {
+                report(mark, unknownStepMessage(target, in: step, scope: scope, what: "reads"))
+            }
             return nil
         }
+        let outputs = Step.outputNames(ofKind: kind)
         if components.count > 1, case .member(let output) = components[1],
-            !other.outputNames.contains(output)
+            !outputs.contains(output)
         {
-            let list = other.outputNames.joined(separator: ", ")
+            let list = outputs.joined(separator: ", ")
             report(
-                step.mark,
-                "step '\(step.id)' reads 'steps.\(target).\(output)', but a \(other.kindName) step has no output '\(output)' (it has \(list))"
+                mark,
+                "step '\(step.id)' reads 'steps.\(target).\(output)', but a \(kind) step has no output '\(output)' (it has \(list))"
             )
         }
         return target
@@ -308,8 +393,12 @@ struct Planner {
         -> String
     {
         if name == step.id { return "step '\(step.id)' \(what) itself" }
+        if let loop = stepsByID[name]?.loop {
+            return
+                "step '\(step.id)' \(what) step '\(name)', which runs inside the for-each step '\(loop)' and cannot be seen from outside it"
+        }
         var message = "step '\(step.id)' \(what) step '\(name)', which does not exist"
-        let candidates = scope.ids.union(scope.outerIDs).sorted()
+        let candidates = scope.visibleIDs
         if let close = suggestion(for: name, among: candidates) {
             message += "; did you mean '\(close)'?"
         }
@@ -318,7 +407,7 @@ struct Planner {
 
     /// A topological order that keeps the file's order among independent steps (Kahn's
     /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
-    private mutating func ordered(_ nodes: [Plan.Node]) -> [Plan.Node] {
+    private mutating func order(_ nodes: inout [Plan.Node]) {
         let position = Dictionary(
             nodes.enumerated().map { ($1.step.id, $0) },
             uniquingKeysWith: { first, _ in first }
@@ -335,22 +424,40 @@ struct Planner {
             }
         }
         var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
-        var result: [Plan.Node] = []
-        result.reserveCapacity(nodes.count)
+        var order: [Int] = []
+        order.reserveCapacity(nodes.count)
         while let next = ready.pop() {
-            result.append(nodes[next])
+            order.append(next)
             for dependent in dependents[next] {
                 waiting[dependent] -= 1
                 if waiting[dependent] == 0 { ready.push(dependent) }
             }
         }
-        if result.count < nodes.count {
-            let placed = Set(result.map(\.step.id))
-            let remaining = nodes.filter { !placed.contains($0.step.id) }
-            reportCycle(remaining)
-            return result + remaining
+        if order.count < nodes.count {
+            let remaining = nodes.indices.filter { waiting[$0] > 0 }
+            reportCycle(remaining.map { nodes[$0] })
+            order += remaining
         }
-        return result
+        Self.permute(&nodes, into: order)
+    }
+
+    /// Puts `nodes[order[k]]` at position k, in place, so a large graph is not held twice.
+    private static func permute(_ nodes: inout [Plan.Node], into order: [Int]) {
+        var placed = [Bool](repeating: false, count: order.count)
+        for start in order.indices where !placed[start] {
+            let first = nodes[start]
+            var target = start
+            while true {
+                placed[target] = true
+                let source = order[target]
+                if source == start {
+                    nodes[target] = first
+                    break
+                }
+                nodes[target] = nodes[source]
+                target = source
+            }
+        }
     }
 
     private mutating func reportCycle(_ remaining: [Plan.Node]) {

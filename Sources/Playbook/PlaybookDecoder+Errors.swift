@@ -2,11 +2,26 @@ import ChkflowCore
 import PlaybookYAML
 
 extension PlaybookDecoder {
-    mutating func decodeRetry(_ node: Node) -> RetryPolicy? {
+    /// A retry policy; inside an `on-error` rule the rule says what it matches, so `on` is out.
+    mutating func decodeRetry(_ node: Node, inRule: Bool = false) -> RetryPolicy? {
         let keys = ["on", "attempts", "backoff", "budget"]
         guard let members = mapping(node, allowed: keys, in: "'retry'") else { return nil }
         var policy = RetryPolicy(on: [], attempts: 3)
-        if let onNode = members["on"] { policy.on = matchers(onNode) }
+        if let onNode = members["on"] {
+            if inRule {
+                report(
+                    onNode,
+                    "the retry of an 'on-error' rule takes no 'on': the rule's 'code', 'status' or 'transport' say what it retries"
+                )
+            } else {
+                policy.on = matchers(onNode)
+            }
+        } else if !inRule {
+            report(
+                node,
+                "'retry' needs 'on', the errors to retry (codes, HTTP statuses or transport)"
+            )
+        }
         if let attempts = members["attempts"] {
             policy.attempts = integer(attempts, "'attempts'") ?? policy.attempts
         }
@@ -30,7 +45,12 @@ extension PlaybookDecoder {
             default: report(jitter, "'jitter' must be 'full' or 'none', not \(describe(jitter))")
             }
         }
-        if policy.factor < 1 { report(node, "'factor' must be at least 1") }
+        if let factor = members["factor"], policy.factor < 1 {
+            report(factor, "'factor' must be at least 1, not \(describe(factor))")
+        }
+        if let max = members["max"], policy.maximumDelay < policy.initialDelay {
+            report(max, "'max' must not be shorter than 'initial'")
+        }
     }
 
     /// Codes, code prefixes (`generic_err_session_*`), HTTP statuses and `transport`.
@@ -98,7 +118,13 @@ extension PlaybookDecoder {
         if matchers.isEmpty, members["code"] == nil, members["status"] == nil {
             report(node, "an 'on-error' rule needs 'code', 'status' or 'transport: true'")
         }
-        let retry = members["retry"].flatMap { decodeRetry($0) }
+        let retry = members["retry"].flatMap { decodeRetry($0, inRule: true) }
+        if let retryNode = members["retry"], let then = members["then"], then.text != "retry" {
+            report(
+                retryNode,
+                "an 'on-error' rule with 'retry' retries; it cannot also say 'then: \(then.text ?? "")'"
+            )
+        }
         let action: ErrorRule.Action
         switch members["then"]?.text ?? (retry != nil ? "retry" : nil) {
         case "retry": action = .retry(retry ?? RetryPolicy(on: [], attempts: 3))

@@ -7,14 +7,22 @@ extension PlaybookDecoder {
         "steps",
     ]
 
-    /// Decodes a whole playbook; nil when anything was reported.
-    mutating func decodePlaybook(_ root: Node, sha256: String) -> Playbook? {
-        guard let top = mapping(root, allowed: Self.topLevelKeys, in: "the playbook") else {
+    /// Decodes a whole playbook; nil only when the document is not a mapping.
+    ///
+    /// The root is consumed: each top-level step's part of the tree is given back as soon as the
+    /// step is decoded, so a large playbook is never held twice, once as nodes and once typed.
+    mutating func decodePlaybook(_ root: consuming Node, sha256: String) -> Playbook? {
+        let rootMark = root.mark
+        guard var top = mapping(root, allowed: Self.topLevelKeys, in: "the playbook") else {
             return nil
         }
-        checkVersion(top["chkflow"], root: root)
+        _ = consume root
+        checkVersion(top["chkflow"], at: rootMark)
         let name = top["name"].flatMap { string($0, "'name'") } ?? ""
-        if top["name"] == nil { report(root, "the playbook needs a 'name'") }
+        if top["name"] == nil { report(at: rootMark, "the playbook needs a 'name'") }
+        if let node = top["name"], node.text == "", !node.isNull {
+            report(node, "'name' must not be empty")
+        }
         let description = top["description"].flatMap { string($0, "'description'") }
         let inputs = top["inputs"].map { decodeInputs($0) } ?? []
         let servers = top["servers"].map { decodeServers($0) } ?? [:]
@@ -22,10 +30,10 @@ extension PlaybookDecoder {
         let window = top["window"].flatMap { decodeWindow($0) }
         let defaults = top["defaults"].map { decodeDefaults($0) } ?? Defaults()
         var steps: [Step] = []
-        if let stepsNode = top["steps"] {
-            steps = decodeSteps(stepsNode)
+        if let stepsNode = top.removeValue(forKey: "steps") {
+            steps = decodeSteps(stepsNode, releasingEach: true)
         } else {
-            report(root, "the playbook needs 'steps'")
+            report(at: rootMark, "the playbook needs 'steps'")
         }
         return Playbook(
             file: file,
@@ -41,9 +49,12 @@ extension PlaybookDecoder {
         )
     }
 
-    private mutating func checkVersion(_ node: Node?, root: Node) {
+    private mutating func checkVersion(_ node: Node?, at rootMark: Mark) {
         guard let node else {
-            report(root, "the playbook needs 'chkflow: 1' (the version of the playbook language)")
+            report(
+                at: rootMark,
+                "the playbook needs 'chkflow: 1' (the version of the playbook language)"
+            )
             return
         }
         if json(of: node) != .int(1) {
@@ -54,12 +65,27 @@ extension PlaybookDecoder {
     private mutating func decodeInputs(_ node: Node) -> [Input] {
         guard let pairs = node.pairs else {
             report(node, "'inputs' must be a mapping of input names, not \(describe(node))")
+            gaps.wholeSections.insert("inputs")
             return []
         }
         return pairs.compactMap { pair in
-            guard let name = pair.key.text else { return nil }
-            return decodeInput(name: name, pair.value)
+            guard let name = declaredName(pair.key, "input name") else { return nil }
+            guard let input = decodeInput(name: name, pair.value) else {
+                gaps.inputs.insert(name)
+                return nil
+            }
+            return input
         }
+    }
+
+    /// The name of an input or secret, which expressions write after `inputs.` or `secrets.`.
+    private mutating func declaredName(_ key: Node, _ what: String) -> String? {
+        guard let name = key.text, key.scalar != nil else {
+            report(key, "\(what)s must be plain names, not \(describe(key))")
+            return nil
+        }
+        if !Self.isValidID(name) { report(key, Self.nameRule(what, name)) }
+        return name
     }
 
     private mutating func decodeInput(name: String, _ node: Node) -> Input? {
@@ -72,7 +98,7 @@ extension PlaybookDecoder {
             if let parsed = Input.Kind(rawValue: text) {
                 kind = parsed
             } else {
-                let names = Input.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                let names = Planner.list(Input.Kind.allCases.map(\.rawValue), "or")
                 report(
                     typeNode,
                     "the type of \(context) must be one of \(names), not \(describe(typeNode))"
@@ -83,10 +109,13 @@ extension PlaybookDecoder {
         if let defaultNode = members["default"] {
             defaultValue = inputValue(defaultNode, kind: kind, context: context)
         }
-        let pattern = members["pattern"].flatMap { string($0, "the pattern of \(context)") }
-        if let pattern, let defaultNode = members["default"],
-            case .string(let text)? = defaultValue,
-            !InputPattern.matches(pattern, text)
+        var pattern = members["pattern"].flatMap { string($0, "the pattern of \(context)") }
+        if let text = pattern, let patternNode = members["pattern"], !InputPattern.isValid(text) {
+            report(patternNode, "the pattern of \(context) is not a valid regular expression")
+            pattern = nil
+        }
+        if let pattern, let defaultNode = members["default"], let value = defaultValue,
+            !InputPattern.matches(pattern, Self.commandLineText(value))
         {
             report(defaultNode, "the default of \(context) does not match its pattern '\(pattern)'")
         }
@@ -100,6 +129,12 @@ extension PlaybookDecoder {
         )
     }
 
+    /// A value as `--var` would write it, which is what an input's pattern is matched against.
+    private static func commandLineText(_ value: JSON) -> String {
+        if let items = value.arrayValue { return items.map(\.interpolated).joined(separator: ",") }
+        return value.interpolated
+    }
+
     private mutating func inputValue(_ node: Node, kind: Input.Kind, context: String) -> JSON? {
         switch kind {
         case .list:
@@ -107,7 +142,18 @@ extension PlaybookDecoder {
                 report(node, "the default of \(context) must be a list, not \(describe(node))")
                 return nil
             }
-            return .array(items.compactMap { json(of: $0) })
+            var values: [JSON] = []
+            for item in items {
+                guard let value = json(of: item) else {
+                    report(
+                        item,
+                        "the items of the default of \(context) must be single values, not \(describe(item))"
+                    )
+                    continue
+                }
+                values.append(value)
+            }
+            return .array(values)
         case .integer:
             guard let value = json(of: node), case .int = value else {
                 report(
@@ -127,19 +173,25 @@ extension PlaybookDecoder {
     private mutating func decodeServers(_ node: Node) -> [String: Server] {
         guard let pairs = node.pairs else {
             report(node, "'servers' must be a mapping of server names, not \(describe(node))")
+            gaps.wholeSections.insert("servers")
             return [:]
         }
         var servers: [String: Server] = [:]
         for pair in pairs {
-            guard let name = pair.key.text else { continue }
+            guard let name = pair.key.text, pair.key.scalar != nil else {
+                report(pair.key, "server names must be plain names, not \(describe(pair.key))")
+                continue
+            }
             let context = "server '\(name)'"
             let keys = ["url", "tls", "limits"]
+            gaps.servers.insert(name)
             guard let members = mapping(pair.value, allowed: keys, in: context) else { continue }
             guard let urlNode = members["url"] else {
                 report(pair.value, "\(context) needs a 'url'")
                 continue
             }
             guard let url = template(urlNode, "the url of \(context)") else { continue }
+            gaps.servers.remove(name)
             checkURL(url, node: urlNode)
             var server = Server(
                 name: name,
@@ -158,11 +210,41 @@ extension PlaybookDecoder {
     }
 
     private mutating func checkURL(_ url: Template, node: Node) {
-        guard case .string(let text)? = url.literal else { return }
-        let lower = text.lowercased()
-        if !lower.hasPrefix("https://"), !lower.hasPrefix("http://") {
-            report(node, "a server url must start with https://, not '\(text)'")
+        guard let literal = url.literal else { return }
+        guard case .string(let text) = literal else {
+            report(
+                node,
+                "a server url must be text such as https://mgmt.example.net, not \(describe(node))"
+            )
+            return
         }
+        let lower = text.lowercased()
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://") else {
+            report(node, "a server url must start with https://, not '\(text)'")
+            return
+        }
+        let rest = text.drop { $0 != "/" }.dropFirst(2)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if authority.contains("@") {
+            report(node, "a server url must not hold a user name or password; use a login step")
+        } else if authority.isEmpty {
+            report(node, "the server url '\(text)' names no host")
+        } else if lower.hasPrefix("http://"), !Self.isLoopback(authority) {
+            report(
+                node,
+                "plain http:// is accepted only for this machine (127.0.0.1, ::1, localhost); use https:// for '\(text)'"
+            )
+        }
+    }
+
+    private static func isLoopback(_ authority: Substring) -> Bool {
+        var host = authority.lowercased()
+        if host.hasPrefix("[") {
+            host = String(host.dropFirst().prefix { $0 != "]" })
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     private mutating func decodeTLS(_ node: Node, context: String) -> TLSSetting {
@@ -177,6 +259,12 @@ extension PlaybookDecoder {
             )
         }
         if let pin = members["fingerprint"], let value = template(pin, "'fingerprint'") {
+            if let literal = value.literal, !Self.isFingerprint(literal) {
+                report(
+                    pin,
+                    "'fingerprint' must be a SHA-256 fingerprint: 64 hex digits, with or without ':' after each pair"
+                )
+            }
             return .fingerprint(value)
         }
         if let file = members["ca-file"], let value = template(file, "'ca-file'") {
@@ -186,6 +274,17 @@ extension PlaybookDecoder {
             return .insecure
         }
         return .system
+    }
+
+    private static func isFingerprint(_ value: JSON) -> Bool {
+        guard case .string(let text) = value else { return false }
+        let characters = Array(text)
+        if characters.count == 64 { return characters.allSatisfy(\.isHexDigit) }
+        // 32 pairs of hex digits with ':' between them.
+        guard characters.count == 95 else { return false }
+        return characters.indices.allSatisfy {
+            $0 % 3 == 2 ? characters[$0] == ":" : characters[$0].isHexDigit
+        }
     }
 
     private mutating func decodeLimits(_ node: Node, into server: inout Server) {
@@ -205,18 +304,29 @@ extension PlaybookDecoder {
     private mutating func decodeSecrets(_ node: Node) -> [String: Secret] {
         guard let pairs = node.pairs else {
             report(node, "'secrets' must be a mapping of secret names, not \(describe(node))")
+            gaps.wholeSections.insert("secrets")
             return [:]
         }
         var secrets: [String: Secret] = [:]
         for pair in pairs {
-            guard let name = pair.key.text else { continue }
+            guard let name = declaredName(pair.key, "secret name") else { continue }
             let context = "secret '\(name)'"
             let keys = ["env", "file", "prompt", "simulator"]
-            guard let members = mapping(pair.value, allowed: keys, in: context) else { continue }
+            guard let members = mapping(pair.value, allowed: keys, in: context) else {
+                gaps.secrets.insert(name)
+                continue
+            }
             let sources = ["env", "file", "prompt"].filter { members[$0] != nil }
             guard sources.count == 1 else {
                 report(pair.value, "\(context) takes exactly one of 'env', 'file' or 'prompt'")
+                gaps.secrets.insert(name)
                 continue
+            }
+            if let prompt = members["prompt"], boolean(prompt, "'prompt'") == false {
+                report(
+                    prompt,
+                    "'prompt' can only be true; leave it out to read the secret elsewhere"
+                )
             }
             let source: Secret.Source
             switch sources[0] {

@@ -10,14 +10,34 @@ extension PlaybookDecoder {
         ["id", "needs", "when", "if", "session", "on-error", "retry", "timeout", "expect"]
         + stepKinds + loopKeys
 
-    mutating func decodeSteps(_ node: Node) -> [Step] {
-        guard let items = node.items else {
+    /// The steps of the playbook, or of the for-each step `owner`.
+    ///
+    /// With `releasingEach`, the list is consumed and each step's nodes are given back once the
+    /// step is decoded (the caller must hold no other copy of the list for that to save memory).
+    mutating func decodeSteps(
+        _ node: consuming Node,
+        owner: String? = nil,
+        releasingEach: Bool = false
+    ) -> [Step] {
+        guard var items = node.items else {
             report(node, "'steps' must be a list, not \(describe(node))")
+            if owner == nil { gaps.wholeSections.insert("steps") }
             return []
         }
-        if items.isEmpty { report(node, "'steps' is empty; a playbook needs at least one step") }
+        if items.isEmpty {
+            if let owner {
+                report(node, "the for-each step '\(owner)' has no steps")
+            } else {
+                report(node, "'steps' is empty; a playbook needs at least one step")
+            }
+        }
+        _ = consume node
         var steps: [Step] = []
-        for item in items {
+        steps.reserveCapacity(items.count)
+        let placeholder = Node(content: .sequence([]), mark: Mark(line: 0, column: 0))
+        for index in items.indices {
+            let item = items[index]
+            if releasingEach { items[index] = placeholder }
             guard let step = decodeStep(item) else { continue }
             if let first = stepIDs[step.id] {
                 report(
@@ -33,25 +53,65 @@ extension PlaybookDecoder {
     }
 
     private mutating func decodeStep(_ node: Node) -> Step? {
-        guard let members = mapping(node, allowed: Self.stepKeys, in: "a step") else { return nil }
+        guard let members = mapping(node, allowed: Self.stepKeys, in: "a step") else {
+            gaps.unknownStep = true
+            return nil
+        }
         let kinds = Self.stepKinds.filter { members[$0] != nil }
         guard let idNode = members["id"], let id = string(idNode, "a step id") else {
             if members["id"] == nil { report(node, "every step needs an 'id'") }
+            gaps.unknownStep = true
             return nil
         }
-        if !Self.isValidID(id) {
-            report(
-                idNode,
-                "step id '\(id)' must start with a letter and hold only letters, digits, '-' and '_'"
-            )
-        }
+        if !Self.isValidID(id) { report(idNode, Self.nameRule("step id", id)) }
         guard kinds.count == 1, let kindNode = members[kinds[0]] else {
             let list = Self.stepKinds.joined(separator: ", ")
             let problem = kinds.isEmpty ? "says what to do with none of" : "has more than one of"
             report(node, "step '\(id)' \(problem): \(list)")
+            noteLost(id, kinds: kinds)
             return nil
         }
-        if kinds[0] != "for-each" {
+        checkKeys(members, kind: kinds[0], stepID: id, node: node)
+        let decoded =
+            kinds[0] == "for-each"
+            ? decodeLoop(kindNode, members, stepID: id, node: node)
+            : decodeKind(kinds[0], kindNode, stepID: id)
+        guard let kind = decoded else {
+            noteLost(id, kinds: kinds)
+            return nil
+        }
+        let needs = members["needs"].map { stringList($0, "'needs'") } ?? []
+        return Step(
+            id: id,
+            kind: kind,
+            needs: needs.map(\.0),
+            condition: members["when"].flatMap { condition($0, "when") }
+                ?? members["if"].flatMap { condition($0, "if") },
+            session: members["session"].flatMap { string($0, "'session'") },
+            onError: members["on-error"].map { decodeErrorRules($0) } ?? [],
+            retry: members["retry"].flatMap { decodeRetry($0) },
+            timeout: members["timeout"].flatMap { duration($0, "'timeout'") },
+            expect: members["expect"].flatMap { duration($0, "'expect'") },
+            mark: node.mark,
+            needMarks: needs.map(\.1.mark),
+            sessionMark: members["session"]?.mark
+        )
+    }
+
+    /// Remembers a step that could not be decoded, so the planner does not miss it.
+    private mutating func noteLost(_ id: String, kinds: [String]) {
+        gaps.steps.insert(id)
+        if kinds.isEmpty || kinds.contains("login") { gaps.lostLogin = true }
+    }
+
+    /// Checks the keys that only some kinds of step may have.
+    private mutating func checkKeys(
+        _ members: [String: Node],
+        kind: String,
+        stepID id: String,
+        node: Node
+    ) {
+        if kind != "for-each" {
             for key in Self.loopKeys where members[key] != nil {
                 report(node, "step '\(id)' has '\(key)', which belongs to a 'for-each' step")
             }
@@ -59,23 +119,37 @@ extension PlaybookDecoder {
         if members["when"] != nil, members["if"] != nil {
             report(node, "step '\(id)' has both 'when' and 'if'; they mean the same, keep one")
         }
-        let decoded =
-            kinds[0] == "for-each"
-            ? decodeLoop(kindNode, members, stepID: id, node: node)
-            : decodeKind(kinds[0], kindNode, stepID: id)
-        guard let kind = decoded else { return nil }
-        return Step(
-            id: id,
-            kind: kind,
-            needs: members["needs"].map { stringList($0, "'needs'").map(\.0) } ?? [],
-            condition: (members["when"] ?? members["if"]).flatMap { template($0, "a condition") },
-            session: members["session"].flatMap { string($0, "'session'") },
-            onError: members["on-error"].map { decodeErrorRules($0) } ?? [],
-            retry: members["retry"].flatMap { decodeRetry($0) },
-            timeout: members["timeout"].flatMap { duration($0, "'timeout'") },
-            expect: members["expect"].flatMap { duration($0, "'expect'") },
-            mark: node.mark
-        )
+        if let session = members["session"], ["login", "assert", "for-each"].contains(kind) {
+            let reason =
+                kind == "login" ? "a login step starts its own session" : "it sends no request"
+            report(session, "step '\(id)' cannot have 'session': \(reason)")
+        }
+    }
+
+    /// A `when`, `if` or assert `that`: true, false or an expression.
+    mutating func condition(_ node: Node, _ key: String) -> Template? {
+        guard let template = template(node, "'\(key)'") else { return nil }
+        switch template.literal {
+        case nil:
+            guard template.soleExpression == nil else { return template }
+            report(
+                node,
+                "'\(key)' mixes text with expressions, which makes text that is always true; put the whole condition inside one ${{ }}"
+            )
+        case .bool?:
+            return template
+        case .string(let text)?:
+            report(
+                node,
+                "'\(key)' is plain text, which is always true; write it as an expression: ${{ \(text) }}"
+            )
+        case let other?:
+            report(
+                node,
+                "'\(key)' must be true, false or an expression, not \(other.describedForError)"
+            )
+        }
+        return nil
     }
 
     private mutating func decodeLoop(
@@ -84,32 +158,57 @@ extension PlaybookDecoder {
         stepID: String,
         node: Node
     ) -> Step.Kind? {
-        let items = templateTree(itemsNode, "'for-each'")
-        if case .leaf(let template)? = items, template.soleExpression == nil {
-            report(itemsNode, "'for-each' must be a list or an expression that gives one")
-        }
+        let items = loopItems(itemsNode)
         let variable = members["as"].flatMap { string($0, "'as'") } ?? "item"
         if ["inputs", "env", "secrets", "steps"].contains(variable) || !Self.isValidID(variable) {
             report(
                 members["as"] ?? node,
-                "'as' must be a plain name other than inputs, env, secrets or steps"
+                "'as' must be a plain name other than inputs, env, secrets or steps, not '\(variable)'"
+            )
+        } else if loopVariables.contains(variable) {
+            report(
+                members["as"] ?? node,
+                "the for-each step '\(stepID)' names its item '\(variable)', as an enclosing for-each step does; give it another name with 'as'"
             )
         }
         guard let stepsNode = members["steps"] else {
             report(node, "the for-each step '\(stepID)' needs 'steps', the steps to run per item")
             return nil
         }
-        let inner = decodeSteps(stepsNode)
+        loopVariables.append(variable)
+        let inner = decodeSteps(stepsNode, owner: stepID)
+        loopVariables.removeLast()
+        let maxParallel = members["max-parallel"].flatMap { integer($0, "'max-parallel'") }
+        let failFast = members["fail-fast"].flatMap { boolean($0, "'fail-fast'") }
         guard let items else { return nil }
         return .forEach(
             ForEach(
                 items: items,
                 variable: variable,
-                maxParallel: members["max-parallel"].flatMap { integer($0, "'max-parallel'") } ?? 1,
-                failFast: members["fail-fast"].flatMap { boolean($0, "'fail-fast'") } ?? false,
+                maxParallel: maxParallel ?? 1,
+                failFast: failFast ?? false,
                 steps: inner
             )
         )
+    }
+
+    /// The list a for-each step runs over: a literal list or one expression that gives a list.
+    private mutating func loopItems(_ node: Node) -> TemplateTree? {
+        let problem = "'for-each' must be a list or one expression that gives a list"
+        switch node.content {
+        case .sequence:
+            return templateTree(node, "'for-each'")
+        case .mapping:
+            report(node, "\(problem), not a mapping")
+            return nil
+        case .scalar:
+            guard let template = template(node, "'for-each'") else { return nil }
+            guard template.soleExpression != nil else {
+                report(node, "\(problem), not \(describe(node))")
+                return nil
+            }
+            return .leaf(template)
+        }
     }
 
     static func isValidID(_ id: String) -> Bool {
@@ -117,6 +216,11 @@ extension PlaybookDecoder {
         return id.allSatisfy {
             $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_")
         }
+    }
+
+    /// The message for a name that breaks the naming rule.
+    static func nameRule(_ what: String, _ name: String) -> String {
+        "\(what) '\(name)' must start with a letter and hold only letters, digits, '-' and '_'"
     }
 
     private mutating func decodeKind(_ kind: String, _ node: Node, stepID: String) -> Step.Kind? {
@@ -144,6 +248,7 @@ extension PlaybookDecoder {
         guard let members = mapping(node, allowed: keys, in: context) else { return nil }
         var login = Login()
         login.server = members["server"].flatMap { string($0, "'server'") }
+        login.serverMark = members["server"]?.mark
         login.user = members["user"].flatMap { template($0, "'user'") }
         login.password = members["password"].flatMap { template($0, "'password'") }
         login.apiKey = members["api-key"].flatMap { template($0, "'api-key'") }
@@ -158,10 +263,18 @@ extension PlaybookDecoder {
         } else if login.apiKey == nil, login.user == nil || login.password == nil {
             report(node, "\(context) needs 'user' and 'password', or 'api-key'")
         }
-        if let timeoutNode = members["session-timeout"], let value = json(of: timeoutNode),
-            value.exactInteger.map({ !(10...3600).contains($0) }) ?? false
+        if let node = members["session-timeout"], let value = login.sessionTimeout?.literal,
+            value.exactInteger.map({ !(10...3600).contains($0) }) ?? true
         {
-            report(timeoutNode, "'session-timeout' must be between 10 and 3600 seconds")
+            report(
+                node,
+                "'session-timeout' must be a whole number of seconds from 10 to 3600, not \(value.describedForError)"
+            )
+        }
+        if let node = members["read-only"], let value = login.readOnly?.literal,
+            !value.isBoolean
+        {
+            report(node, "'read-only' must be true or false, not \(value.describedForError)")
         }
         return login
     }
@@ -180,12 +293,15 @@ extension PlaybookDecoder {
         }
         var request = ExportRequest(fields: [])
         var known: [String: JSON] = [:]
+        // Fields written with a wrong value count as present, so their rules do not fire twice.
+        var present: Set<String> = []
         for pair in pairs {
             guard let key = pair.key.text else { continue }
             guard names.contains(key) else {
                 reportUnknownExportField(key, pair.key, names: names, context: context)
                 continue
             }
+            present.insert(key)
             guard let value = template(pair.value, "'\(key)'") else { continue }
             if let literal = value.literal {
                 if let problem = ExportRules.problem(field: key, value: literal) {
@@ -196,7 +312,6 @@ extension PlaybookDecoder {
             }
             request.fields.append((key, value, pair.key.mark))
         }
-        let present = Set(request.fields.map(\.name))
         for problem in ExportRules.ruleProblems(
             known: known,
             present: present,
@@ -245,10 +360,23 @@ extension PlaybookDecoder {
             return nil
         }
         if ["login", "logout", "export-management"].contains(command) {
-            let kind = command == "export-management" ? "export' or 'verify" : command
-            report(commandNode, "use a '\(kind)' step for \(command), not 'call'")
+            let kind =
+                command == "export-management" ? "an 'export' or a 'verify'" : "a '\(command)'"
+            report(commandNode, "use \(kind) step for \(command), not 'call'")
+        } else if !Self.isCommandName(command) {
+            report(
+                commandNode,
+                "'command' must be a management API command name such as show-domains, not \(describe(commandNode))"
+            )
         }
-        let body = members["body"].flatMap { templateTree($0, "'body'") } ?? .object([])
+        var body = TemplateTree.object([])
+        if let bodyNode = members["body"] {
+            if bodyNode.pairs == nil {
+                report(bodyNode, "'body' must be a mapping, not \(describe(bodyNode))")
+            } else if let tree = templateTree(bodyNode, "'body'") {
+                body = tree
+            }
+        }
         let wait = members["wait-for-task"].flatMap { boolean($0, "'wait-for-task'") } ?? false
         return Call(command: command, body: body, waitForTask: wait)
     }
@@ -257,7 +385,7 @@ extension PlaybookDecoder {
         guard let members = mapping(node, allowed: ["that", "message"], in: context) else {
             return nil
         }
-        guard let thatNode = members["that"], let condition = template(thatNode, "'that'") else {
+        guard let thatNode = members["that"], let condition = condition(thatNode, "that") else {
             if members["that"] == nil {
                 report(node, "\(context) needs 'that', the condition to hold")
             }
@@ -267,5 +395,13 @@ extension PlaybookDecoder {
             condition: condition,
             message: members["message"].flatMap { template($0, "'message'") }
         )
+    }
+
+    /// Whether text reads like an API command: lower-case words joined by '-'.
+    static func isCommandName(_ text: String) -> Bool {
+        guard let first = text.first, first.isASCII, first.isLowercase, text.last != "-" else {
+            return false
+        }
+        return text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
     }
 }

@@ -1,6 +1,33 @@
 import ChkflowCore
 import PlaybookYAML
 
+/// The parts of a playbook that were written but could not be decoded.
+///
+/// The planner still runs on the rest, so every problem of a file is reported at once; these
+/// keep it from calling a reference unknown when only its target was broken.
+struct DecodingGaps {
+    /// Sections lost as a whole: `inputs`, `secrets`, `servers` or `steps`.
+    var wholeSections: Set<String> = []
+    var inputs: Set<String> = []
+    var secrets: Set<String> = []
+    var servers: Set<String> = []
+    var steps: Set<String> = []
+    /// A step was lost before its id was known.
+    var unknownStep = false
+    /// A step that may have been a login was lost.
+    var lostLogin = false
+
+    func lost(_ section: String, _ name: String) -> Bool {
+        if wholeSections.contains(section) { return true }
+        switch section {
+        case "inputs": return inputs.contains(name)
+        case "secrets": return secrets.contains(name)
+        case "servers": return servers.contains(name)
+        default: return unknownStep || steps.contains(name)
+        }
+    }
+}
+
 /// Turns a YAML node tree into a typed playbook, collecting every problem instead of stopping at
 /// the first.
 struct PlaybookDecoder {
@@ -8,6 +35,10 @@ struct PlaybookDecoder {
     var diagnostics: [Diagnostic] = []
     /// Every step id seen so far, at any depth: ids are unique in the whole playbook.
     var stepIDs: [String: Mark] = [:]
+    /// The item names of the for-each steps around the steps being decoded.
+    var loopVariables: [String] = []
+    /// What could not be decoded, so that checks across the playbook stay quiet about it.
+    var gaps = DecodingGaps()
 
     init(file: String) { self.file = file }
 
@@ -52,7 +83,11 @@ struct PlaybookDecoder {
         case .sequence: return "a list"
         case .scalar(let scalar):
             if node.isNull { return "nothing" }
-            return scalar.style == .plain ? "'\(scalar.text)'" : "the string '\(scalar.text)'"
+            guard scalar.style == .plain else { return "the string '\(scalar.text)'" }
+            switch json(of: node) {
+            case .int?, .double?, .bool?: return scalar.text
+            default: return "'\(scalar.text)'"
+            }
         }
     }
 
@@ -135,9 +170,17 @@ struct PlaybookDecoder {
             report(node, "\(what) must be a single value, not \(describe(node))")
             return nil
         }
-        guard case .string(let text) = value else { return Template(literal: value) }
+        let start = Mark(line: node.mark.line, column: node.mark.column + quoteOffset(node))
+        guard case .string(let text) = value else {
+            var template = Template(literal: value)
+            template.mark = start
+            return template
+        }
         do {
-            return try Template.parse(text)
+            var template = try Template.parse(text)
+            template.mark = start
+            template.isOneLine = isOneLine(node)
+            return template
         } catch {
             let column = node.mark.column + error.offset + quoteOffset(node)
             report(
@@ -145,6 +188,17 @@ struct PlaybookDecoder {
                 "invalid expression: \(error.message)"
             )
             return nil
+        }
+    }
+
+    /// Whether a scalar's characters map one to one onto columns of one line of the file.
+    private func isOneLine(_ node: Node) -> Bool {
+        guard let scalar = node.scalar, !scalar.text.contains("\n") else { return false }
+        switch scalar.style {
+        case .plain: return true
+        case .singleQuoted: return !scalar.text.contains("'")
+        case .doubleQuoted: return !scalar.text.contains("\"") && !scalar.text.contains("\\")
+        case .literal, .folded: return false
         }
     }
 

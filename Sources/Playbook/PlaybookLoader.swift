@@ -27,6 +27,28 @@ public enum PlaybookLoadError: Error, Sendable, CustomStringConvertible {
 public enum PlaybookLoader {
     /// Loads a playbook from bytes and checks it as a whole.
     public static func plan(bytes: [UInt8], file: String) throws(PlaybookLoadError) -> Plan {
+        let decoder = try decode(bytes: bytes, file: file)
+        guard let playbook = decoder.playbook else {
+            throw .invalid(PlaybookError(decoder.diagnostics))
+        }
+        // The graph is checked even when decoding found problems, so that one run of
+        // `chkflow validate` reports them all.
+        var planner = Planner(playbook: playbook, gaps: decoder.gaps)
+        let plan = planner.plan()
+        let diagnostics = decoder.diagnostics + planner.diagnostics
+        guard diagnostics.isEmpty else { throw .invalid(PlaybookError(diagnostics)) }
+        return plan
+    }
+
+    /// Reads the YAML and decodes it.
+    ///
+    /// The node tree lives only in here, so its memory is given back before the graph is planned.
+    private static func decode(
+        bytes: [UInt8],
+        file: String
+    ) throws(PlaybookLoadError) -> (
+        playbook: Playbook?, diagnostics: [Diagnostic], gaps: DecodingGaps
+    ) {
         let root: PlaybookYAML.Node
         do {
             root = try YAMLLoader.load(bytes, file: file)
@@ -34,16 +56,8 @@ public enum PlaybookLoader {
             throw .yaml(error)
         }
         var decoder = PlaybookDecoder(file: file)
-        let decoded = decoder.decodePlaybook(root, sha256: SHA256.hex(bytes))
-        guard let playbook = decoded, decoder.diagnostics.isEmpty else {
-            throw .invalid(PlaybookError(decoder.diagnostics))
-        }
-        var planner = Planner(playbook: playbook)
-        let plan = planner.plan()
-        guard planner.diagnostics.isEmpty else {
-            throw .invalid(PlaybookError(planner.diagnostics))
-        }
-        return plan
+        let playbook = decoder.decodePlaybook(consume root, sha256: SHA256.hex(bytes))
+        return (playbook, decoder.diagnostics, decoder.gaps)
     }
 
     /// Loads a playbook from a file.

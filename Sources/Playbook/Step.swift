@@ -16,8 +16,14 @@ public struct Step: Sendable {
     /// How long the step is expected to take, for the change window.
     public var expect: Double?
     public var mark: Mark
+    /// Where each of `needs` is written, in the same order.
+    var needMarks: [Mark] = []
+    /// Where `session` is written.
+    var sessionMark: Mark?
 
-    public enum Kind: Sendable {
+    // Indirect: the payloads differ a lot in size (a login holds eight templates), and a step is
+    // copied into the plan and indexes; boxing keeps every step small.
+    public indirect enum Kind: Sendable {
         case login(Login)
         case logout
         case verify(ExportRequest)
@@ -54,6 +60,8 @@ public struct Step: Sendable {
 /// A `login` step.
 public struct Login: Sendable {
     public var server: String?
+    /// Where `server` is written.
+    var serverMark: Mark?
     public var user: Template?
     public var password: Template?
     public var apiKey: Template?

@@ -1,16 +1,22 @@
 import ChkflowCore
+import PlaybookYAML
 
 /// A value from a playbook that may hold `${{ … }}` expressions, kept unevaluated until run time.
 public struct Template: Sendable, Equatable {
     public enum Part: Sendable, Equatable {
         case text(String)
-        /// An expression with its offset in characters from the start of the scalar.
+        /// An expression with the offset of its `${{`, in Unicode scalars from the start of the
+        /// text.
         case expression(Expression, offset: Int)
     }
 
     public var parts: [Part]
     /// The value when the template holds no expression at all.
     public var literal: JSON?
+    /// Where the template's text starts in its playbook, when it came from one.
+    public internal(set) var mark: Mark?
+    /// Whether the text sits on one line of the file, so an offset in it is a column offset.
+    var isOneLine = false
 
     /// A template that is a plain value with no expression.
     public init(literal: JSON) {
@@ -21,6 +27,25 @@ public struct Template: Sendable, Equatable {
     init(parts: [Part]) {
         self.parts = parts
         self.literal = nil
+    }
+
+    /// Two templates are equal when they say the same thing, wherever they were written.
+    public static func == (lhs: Template, rhs: Template) -> Bool {
+        lhs.parts == rhs.parts && lhs.literal == rhs.literal
+    }
+
+    /// Where the expression at `index` (counted among the expressions only) starts: its `${{`
+    /// when the template is one line of the file, else the template's start.
+    func mark(ofExpression index: Int) -> Mark? {
+        guard let mark else { return nil }
+        var seen = 0
+        for case .expression(_, let offset) in parts {
+            if seen == index {
+                return isOneLine ? Mark(line: mark.line, column: mark.column + offset) : mark
+            }
+            seen += 1
+        }
+        return mark
     }
 
     /// Every expression in the template.
@@ -39,29 +64,26 @@ public struct Template: Sendable, Equatable {
 
     /// Splits a scalar into text and expressions.
     ///
-    /// - Throws: the syntax error, with its offset counted from the start of `text`.
+    /// - Throws: the syntax error, with its offset counted in Unicode scalars from the start of
+    ///   `text`.
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Template {
-        let characters = Array(text)
-        guard text.contains("${{") else { return Template(literal: .string(text)) }
+        let scalars = Array(text.unicodeScalars)
         var parts: [Part] = []
-        var pending = ""
+        var textStart = 0
         var index = 0
-        while index < characters.count {
-            guard characters[index] == "$", index + 2 < characters.count,
-                characters[index + 1] == "{", characters[index + 2] == "{"
+        while index + 2 < scalars.count {
+            guard scalars[index] == "$", scalars[index + 1] == "{", scalars[index + 2] == "{"
             else {
-                pending.append(characters[index])
                 index += 1
                 continue
             }
-            guard let close = closingBraces(in: characters, from: index + 3) else {
+            guard let close = closingBraces(in: scalars, from: index + 3) else {
                 throw ExpressionSyntaxError(offset: index, message: "'${{' without a closing '}}'")
             }
-            if !pending.isEmpty { parts.append(.text(pending)) }
-            pending = ""
-            let body = String(characters[(index + 3)..<close])
+            if textStart < index { parts.append(.text(string(scalars[textStart..<index]))) }
             do {
-                parts.append(.expression(try Expression.parse(body), offset: index))
+                let body = Array(scalars[(index + 3)..<close])
+                parts.append(.expression(try Expression.parse(scalars: body), offset: index))
             } catch {
                 throw ExpressionSyntaxError(
                     offset: index + 3 + error.offset,
@@ -69,18 +91,25 @@ public struct Template: Sendable, Equatable {
                 )
             }
             index = close + 2
+            textStart = index
         }
-        if !pending.isEmpty { parts.append(.text(pending)) }
-        if parts.count > 1 { parts = parts.filter { $0 != .text("") } }
+        guard !parts.isEmpty else { return Template(literal: .string(text)) }
+        if textStart < scalars.count { parts.append(.text(string(scalars[textStart...]))) }
         return Template(parts: trimmed(parts))
     }
 
-    private static func closingBraces(in characters: [Character], from start: Int) -> Int? {
+    private static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
+
+    private static func closingBraces(in scalars: [Unicode.Scalar], from start: Int) -> Int? {
         var index = start
         var inString = false
-        while index + 1 < characters.count {
-            if characters[index] == "'" { inString.toggle() }
-            if !inString, characters[index] == "}", characters[index + 1] == "}" { return index }
+        while index + 1 < scalars.count {
+            if scalars[index] == "'" { inString.toggle() }
+            if !inString, scalars[index] == "}", scalars[index + 1] == "}" { return index }
             index += 1
         }
         return nil

@@ -77,3 +77,41 @@ func readLog(_ path: String) throws -> [[String: Any]] {
 func count(_ log: [[String: Any]], command: String) -> Int {
     log.filter { $0["command"] as? String == command }.count
 }
+
+/// A simulator in a process of its own, so that it outlives the runner the tests kill.
+final class SimulatorProcess {
+    let process = Process()
+    let url: String
+    let log: String
+
+    init(scenario: String? = nil, folder: String) throws {
+        log = folder + "/requests.ndjson"
+        var arguments = ["simulate", "--listen", "127.0.0.1:0", "--log", log]
+        if let scenario { arguments += ["--scenario", Paths.fixture(scenario)] }
+        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        url = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func requests() throws -> [[String: Any]] { try readLog(log) }
+
+    deinit {
+        guard process.isRunning else { return }
+        process.terminate()
+        // Never hang a test run on a simulator that does not stop: kill it after 5 s.
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}

@@ -1,41 +1,6 @@
 import Foundation
 import Testing
 
-/// A simulator in a process of its own, so that it outlives the runner the tests kill.
-final class SimulatorProcess {
-    let process = Process()
-    let url: String
-    let log: String
-
-    init(scenario: String? = nil, folder: String) throws {
-        log = folder + "/requests.ndjson"
-        var arguments = ["simulate", "--listen", "127.0.0.1:0", "--log", log]
-        if let scenario { arguments += ["--scenario", Paths.fixture(scenario)] }
-        process.executableURL = URL(fileURLWithPath: Paths.binary)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        url = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    func requests() throws -> [[String: Any]] { try readLog(log) }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-}
-
 /// Waits until a file holds a line containing `text`; false after `seconds`.
 func waitForLine(containing text: String, inFilesUnder folder: String, seconds: Double) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
@@ -221,8 +186,22 @@ func journalTaskID(under folder: String, step: String) throws -> String? {
             encoding: .utf8
         )
         let second = try chkflow(["run", playbook, "--simulator", "--state-dir", state, "--resume"])
-        #expect(second.status == 73)
+        #expect(second.status == 65)
         #expect(second.stderr.contains("the playbook changed since run "))
+    }
+
+    @Test func aResumeWithOtherInputsIsRefused() throws {
+        let folder = Paths.temporaryFolder()
+        let state = folder + "/state"
+        let playbook = Paths.playbook("smc-export.yaml")
+        let first = try chkflow([
+            "run", playbook, "--simulator", "--state-dir", state, "--var", "target-version=R81.20",
+        ])
+        #expect(first.status == 0)
+        let second = try chkflow(["run", playbook, "--simulator", "--state-dir", state, "--resume"])
+        #expect(second.status == 65)
+        #expect(second.stderr.contains("the inputs differ from run "))
+        #expect(second.stderr.contains("(target-version: 'R81.20' then, 'R82' now)"))
     }
 
     @Test func anInvalidScenarioIsReportedWithItsPosition() throws {

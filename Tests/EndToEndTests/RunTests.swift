@@ -70,6 +70,65 @@ import Testing
         #expect(count(requests, command: "export-management") == 1)
     }
 
+    @Test func junitEventsAndTheTimelinePageAreWritten() throws {
+        let folder = Paths.temporaryFolder()
+        let report = folder + "/report.json"
+        let junit = folder + "/junit.xml"
+        let events = folder + "/events.ndjson"
+        let outcome = try chkflow([
+            "run", Paths.playbook("smc-export.yaml"), "--simulator", "--report", report,
+            "--junit", junit, "--events", events,
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.components(separatedBy: "<testcase ").count - 1 == 6)
+        #expect(xml.contains("failures=\"0\""))
+        let lines = try readLog(events)
+        #expect(lines.first?["type"] as? String == "step-started")
+        #expect(lines.filter { $0["type"] as? String == "step-ended" }.count == 6)
+        #expect(Set(lines.compactMap { $0["run-id"] as? String }).count == 1)
+
+        let page = folder + "/timeline.html"
+        let html = try chkflow(["report", report, "--format", "html", "--output", page])
+        #expect(html.status == 0)
+        let text = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(text.hasPrefix("<!DOCTYPE html>"))
+        for step in ["login", "verify", "verified", "export", "exported", "logout"] {
+            #expect(text.contains(">\(step)<"), "\(step)")
+        }
+        // Self-contained: nothing is fetched (server URLs may appear as text).
+        #expect(!text.contains("src=\"http") && !text.contains("href=\"http"))
+        #expect(!text.contains("url(http"))
+    }
+
+    @Test func aReportThatIsNotOneIsRefused() throws {
+        let folder = Paths.temporaryFolder()
+        let path = folder + "/x.json"
+        try "{\"hello\": 1}".write(toFile: path, atomically: true, encoding: .utf8)
+        let outcome = try chkflow(["report", path])
+        #expect(outcome.status == 65)
+        #expect(
+            outcome.stderr
+                == "chkflow: error: \(path) is not a chkflow report (no chkflow-report field)\n"
+        )
+    }
+
+    @Test func unsetEnvironmentStopsARealRunBeforeAnyRequest() throws {
+        let outcome = try chkflow(
+            ["run", Paths.playbook("smc-export.yaml")],
+            environment: ["CHKP_HOST": "", "CHKP_FINGERPRINT": "", "CHKP_PASSWORD": ""]
+        )
+        #expect(outcome.status == 65)
+        #expect(
+            outcome.stderr == """
+                chkflow: error: secret 'password': the environment variable CHKP_PASSWORD is not set
+                chkflow: error: server 'primary': the environment variable CHKP_FINGERPRINT is not set
+                chkflow: error: server 'primary': the environment variable CHKP_HOST is not set
+
+                """
+        )
+    }
+
     @Test func badVariablesStopBeforeAnyRequest() throws {
         let outcome = try chkflow([
             "run", Paths.playbook("smc-export.yaml"), "--simulator", "--var", "target-version=82",
@@ -107,6 +166,7 @@ import Testing
         #expect(outcome.status == 65)
         #expect(
             outcome.stderr.split(separator: "\n").map(String.init) == [
+                "\(path):4:5: error: step 'login' logs in, but the playbook defines no 'servers' to log in to",
                 "\(path):6:7: error: the login of step 'login' needs 'user' and 'password', or 'api-key'",
                 "\(path):9:7: error: an export needs 'file-path' (only a pre-export verification may leave it out)",
                 "\(path):10:21: error: 'days-of-logs' must be a positive whole number of days, not -3",
@@ -161,6 +221,14 @@ import Testing
         let outcome = try chkflow(arguments)
         #expect(outcome.status == 64)
         #expect(outcome.stderr == message)
+    }
+
+    @Test func versionNamesTheLibraries() throws {
+        let outcome = try chkflow(["--version"])
+        #expect(outcome.status == 0)
+        let pattern =
+            #/^chkflow \d+\.\d+\.\d+ \(libyaml \d+\.\d+\.\d+, libcurl/\d+\.\d+\.\d+ \S+\)\n$/#
+        #expect(outcome.stdout.wholeMatch(of: pattern) != nil, "\(outcome.stdout)")
     }
 
     @Test func codesListsTheCatalogue() throws {

@@ -3,29 +3,10 @@ import Testing
 
 /// `chkflow simulate` in a process of its own, and a run pointed at it like at a real server.
 @Suite struct SimulateTests {
-    /// Starts `chkflow simulate` and returns it with the URL it printed.
-    private func startSimulator(log: String) throws -> (Process, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.binary)
-        process.arguments = ["simulate", "--listen", "127.0.0.1:0", "--log", log]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        return (process, text.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
     @Test func aRunAgainstASeparateSimulatorUsesOneSessionAndStopsOnSIGINT() throws {
         let folder = Paths.temporaryFolder()
-        let log = folder + "/requests.ndjson"
-        let (simulator, url) = try startSimulator(log: log)
-        defer { if simulator.isRunning { simulator.terminate() } }
+        let running = try SimulatorProcess(folder: folder)
+        let (simulator, url, log) = (running.process, running.url, running.log)
         #expect(url.hasPrefix("http://127.0.0.1:"))
 
         let report = folder + "/report.json"
@@ -54,8 +35,8 @@ import Testing
 
     @Test func aWrongAPIKeyFailsTheLoginWithTheServersCode() throws {
         let folder = Paths.temporaryFolder()
-        let (simulator, url) = try startSimulator(log: folder + "/log.ndjson")
-        defer { simulator.terminate() }
+        let simulator = try SimulatorProcess(folder: folder)
+        let url = simulator.url
         let report = folder + "/report.json"
         let outcome = try chkflow(
             ["run", Paths.fixture("direct.yaml"), "--report", report],
@@ -71,5 +52,6 @@ import Testing
         #expect(steps.dropFirst().allSatisfy { $0["status"] as? String == "skipped" })
         let reportText = try String(contentsOfFile: report, encoding: .utf8)
         #expect(!reportText.contains("wrong-key"))
+        #expect(count(try simulator.requests(), command: "login") == 1)
     }
 }

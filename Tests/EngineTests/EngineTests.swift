@@ -1,9 +1,10 @@
 import ChkflowCore
-import Engine
 import Foundation
 import Playbook
 import Simulator
 import Testing
+
+@testable import Engine
 
 @Suite struct EngineTests {
     @Test func forEachExportsEveryDomainThreeAtATimeAndKeepsGoingPastAFailure() async throws {
@@ -161,6 +162,34 @@ import Testing
         let (result, _) = try await harness.run(text)
         #expect(result.statuses == ["login:succeeded", "publish:ignored", "after:succeeded"])
         #expect(result.outcome == .succeeded)
+    }
+
+    @Test func aReloginRuleLogsInAgainAndResendsOnce() async throws {
+        let text =
+            playbookHead + """
+                  - id: versions
+                    call:
+                      command: show-api-versions
+                    on-error:
+                      - code: generic_err_no_permissions
+                        then: relogin
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(
+                command: "show-api-versions",
+                call: 1,
+                action: .error(status: 403, code: "generic_err_no_permissions", message: "denied")
+            )
+        ]
+        let (result, requests) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "versions:succeeded"])
+        #expect(result.step("versions")?.attempts.count == 2)
+        #expect(
+            requests.map(\.command).prefix(4) == [
+                "login", "show-api-versions", "login", "show-api-versions",
+            ]
+        )
     }
 
     @Test func transientCodesAreRetriedByDefaultAndPermanentOnesAreNot() async throws {
@@ -378,6 +407,42 @@ import Testing
         #expect(requests.filter { $0.command == "export-management" && $0.status != 200 }.isEmpty)
     }
 
+    @Test func aVerificationWhoseReplyWasLostIsSimplySentAgain() async throws {
+        let text =
+            playbookHead + """
+                  - id: verify
+                    verify:
+                      version: R82
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(command: "export-management", call: 1, action: .dropAfterRead)
+        ]
+        let (result, requests) = try await harness.run(text)
+        #expect(result.statuses == ["login:succeeded", "verify:succeeded"])
+        #expect(result.step("verify")?.attempts.count == 2)
+        #expect(requests.count(of: "export-management") == 2)
+        #expect(requests.count(of: "show-tasks") == 0)
+    }
+
+    @Test func aTimedOutAttemptSaysItTimedOut() async throws {
+        let text =
+            playbookHead + """
+                  - id: versions
+                    timeout: 300ms
+                    call:
+                      command: show-api-versions
+                """
+        var harness = EngineHarness()
+        harness.scenario.faults = [
+            FaultRule(command: "show-api-versions", action: .slowReply(seconds: 2))
+        ]
+        let (result, _) = try await harness.run(text)
+        let attempts = try #require(result.step("versions")?.attempts)
+        #expect(attempts.count == 1)
+        #expect(attempts[0].error?.message == "the step did not end within its timeout of 300ms")
+    }
+
     @Test func aTaskThatEndsFailedFailsItsWait() async throws {
         let text =
             playbookHead + """
@@ -402,5 +467,53 @@ import Testing
         let verified = try #require(result.step("verified"))
         #expect(verified.task?.status == .failed)
         #expect(verified.reason?.hasPrefix("task \(verified.taskID ?? "") ended 'failed'") == true)
+    }
+}
+
+@Suite struct SecretTests {
+    @Test func valuesBuiltFromSecretsNeverReachAReason() async throws {
+        let text = """
+            chkflow: 1
+            name: secrets
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            secrets:
+              token:
+                env: CHKFLOW_TEST_TOKEN
+                simulator: s3cr3t-value
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: export
+                export:
+                  file-path: /var/log/x.tgz
+                  days-of-logs: ${{ secrets.token }}
+              - id: check
+                if: ${{ always() }}
+                assert:
+                  that: false
+                  message: token is ${{ secrets.token }}
+            """
+        let (result, _) = try await EngineHarness().run(text)
+        #expect(
+            result.step("export")?.reason
+                == "not sent: 'days-of-logs' is not valid (its value is built from a secret and not shown)"
+        )
+        #expect(
+            result.step("check")?.reason
+                == "the assertion is false (its message is built from a secret and not shown)"
+        )
+        #expect(!result.steps.contains { ($0.reason ?? "").contains("s3cr3t") })
+    }
+
+    @Test func sessionIDsInRepliesAreDropped() {
+        let reply: JSON = ["sid": "abc", "uid": "u", "nested": [["sid": "def", "x": 1]]]
+        #expect(
+            StepExecutor.withoutSessionIDs(reply) == ["uid": "u", "nested": [["x": 1]]]
+        )
     }
 }

@@ -124,3 +124,91 @@ import Testing
         }
     }
 }
+
+@Suite struct HistoryTests {
+    @Test func theWindowJudgesAStepWithoutExpectByItsEarlierRuns() async throws {
+        let closes = RFC3339.format(Date().timeIntervalSince1970 + 1800)
+        let text = """
+            chkflow: 1
+            name: history-test
+            window:
+              closes: \(closes)
+            servers:
+              lab:
+                url: https://mgmt.example.net
+            steps:
+              - id: login
+                login:
+                  user: admin
+                  password: chkflow
+                  domain: System Data
+              - id: export
+                export:
+                  file-path: /var/log/x.tgz
+            """
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        let server = SimulatorServer()
+        try server.start()
+        defer { server.stop() }
+        var options = RunOptions()
+        options.simulatorURL = server.baseURL
+        options.history = StepHistory(durations: ["export": [600, 3600, 900]])
+        let runner = Runner(plan: plan, options: options)
+        let result = await runner.run(try runner.prepare())
+        let export = try #require(result.step("export"))
+        #expect(export.status == .refused)
+        #expect(
+            export.reason?.hasPrefix(
+                "refused: it is expected to take 1h00m (95th percentile of 3 earlier runs) and would end at "
+            ) == true
+        )
+        #expect(server.requests.count(of: "export-management") == 0)
+    }
+
+    @Test func historyComesFromTheJournalsOfEarlierRuns() async throws {
+        let text =
+            playbookHead + """
+                  - id: export
+                    export:
+                      file-path: /var/log/x.tgz
+                  - id: exported
+                    wait:
+                      task: ${{ steps.export.task-id }}
+                """
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        let state = StateDirectory(path: NSTemporaryDirectory() + "history-\(UUID().uuidString)")
+        try state.prepare(playbook: plan.playbook.name)
+        var scenario = Scenario.default
+        scenario.export = TaskBehaviour(duration: 0.3)
+        let server = SimulatorServer(scenario: scenario)
+        try server.start()
+        defer { server.stop() }
+        for _ in 0..<2 {
+            var options = RunOptions()
+            options.simulatorURL = server.baseURL
+            let runID = PreparedRun.makeRunID()
+            options.runID = runID
+            options.journal = try Journal(
+                path: state.journalPath(playbook: plan.playbook.name, runID: runID)
+            )
+            let runner = Runner(plan: plan, options: options)
+            #expect(await runner.run(try runner.prepare()).outcome == .succeeded)
+            try await Task.sleep(for: .milliseconds(1100))
+        }
+        let history = StepHistory.load(
+            state: state,
+            playbook: plan.playbook.name,
+            excluding: nil,
+            simulated: true
+        )
+        // Rehearsals never vouch for real runs.
+        let real = StepHistory.load(state: state, playbook: plan.playbook.name, excluding: nil)
+        #expect(real.durations.isEmpty)
+        #expect(history.durations["export"]?.count == 2)
+        #expect(history.durations["exported"]?.count == 2)
+        let export = try #require(history.percentile95(of: "export"))
+        #expect(export.runs == 2)
+        #expect(export.seconds >= 0.3)
+        #expect(history.durations["login"]?.count == 2)
+    }
+}

@@ -51,6 +51,17 @@ struct RateBudgetTests {
         #expect(moments == [0, 0, 0, 61, 61, 61, 122])
     }
 
+    @Test func aLoginCountsFromItsReplyWhenThatIsLater() async throws {
+        let clock = ManualClock()
+        let budget = RateBudget(.init(loginsPerMinute: 3), clock: clock)
+        var reservations: [LoginReservation] = []
+        for _ in 0..<3 { reservations.append(try await budget.acquireLogin()) }
+        clock.advance(5)
+        for reservation in reservations { await budget.loginFinished(reservation) }
+        try await budget.acquireLogin()
+        #expect(clock.now() == 66)
+    }
+
     @Test func loginReservationsAreSharedByParallelSessions() async throws {
         let clock = ManualClock()
         let budget = RateBudget(.init(loginsPerMinute: 3), clock: clock)

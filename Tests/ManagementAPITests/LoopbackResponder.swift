@@ -56,6 +56,8 @@ final class LoopbackResponder: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
+        // sockaddr_in is laid out as the sockaddr that bind() reads; the pointer lives only for
+        // the call.
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -72,6 +74,7 @@ final class LoopbackResponder: Sendable {
     private static func boundPort(_ socket: Int32) -> Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        // getsockname() fills at most `length` bytes of the sockaddr_in, valid for the call.
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 getsockname(socket, $0, &length)
@@ -134,6 +137,7 @@ final class LoopbackResponder: Sendable {
                 + "Content-Length: \(body.count)\r\n\r\n"
             let bytes = Array(head.utf8) + body
             guard
+                // send() reads the array's bytes only during the call.
                 bytes.withUnsafeBytes({
                     send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
                 }) == bytes.count
@@ -161,6 +165,7 @@ final class LoopbackResponder: Sendable {
                 }
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
+            // recv() writes at most the chunk's size into it, during the call only.
             let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { return nil }
             buffer.append(contentsOf: chunk[..<count])

@@ -79,13 +79,46 @@ struct SimulatorClientTests {
             let task = try await session.waitForTask(taskID, timeout: 30) { _ in }
             #expect(task.taskID == taskID)
             #expect(task.status == .succeeded)
-            let sent = commands(server)
-            #expect(sent.filter { $0 == "login" }.count == 2)
-            #expect(sent.filter { $0 == "export-management" }.count == 1)
+            // On a machine slow enough, the expiry can meet the export itself rather than the
+            // wait: then the refused export is sent again, which is safe. Either way one export
+            // started and one new login was made.
+            let exports = server.requests.filter { $0.command == "export-management" }
+            #expect(exports.filter { $0.status == 200 }.count == 1)
+            #expect(commands(server).filter { $0 == "login" }.count == 2)
             let refused = server.requests.filter { $0.status != 200 }
-            #expect(refused.map(\.command) == ["show-task"])
             #expect(refused.map(\.code) == ["generic_err_session_expired"])
             #expect(await session.statistics.logins == 2)
+        }
+    }
+
+    @Test func aSessionErrorInTheMiddleOfAWaitKeepsTheTaskID() async throws {
+        var scenario = Scenario()
+        scenario.faults = [
+            FaultRule(
+                command: "show-task",
+                call: 2,
+                action: .error(
+                    status: 401,
+                    code: "generic_err_wrong_session_id",
+                    message: "Wrong session id"
+                )
+            )
+        ]
+        try await withSimulator(scenario) { server in
+            let session = Session(endpoint: Endpoint(url: server.baseURL))
+            _ = try await session.login(admin, options: systemData)
+            let started = try await session.call("export-management", ["file-path": "/x.tgz"])
+            let taskID = try #require(started["task-id"]?.stringValue)
+            let task = try await session.waitForTask(taskID, timeout: 30) { _ in }
+            #expect(task.taskID == taskID)
+            let sent = commands(server)
+            #expect(
+                Array(sent.prefix(5)) == [
+                    "login", "export-management", "show-task", "show-task", "login",
+                ]
+            )
+            #expect(sent.filter { $0 == "login" }.count == 2)
+            #expect(sent.filter { $0 == "export-management" }.count == 1)
         }
     }
 
@@ -257,14 +290,23 @@ struct SimulatorClientTests {
         var scenario = Scenario()
         scenario.serverType = .multiDomain
         scenario.domains = ["Domain A"]
-        scenario.sessionsExpireAt = [2]
+        scenario.faults = [
+            FaultRule(
+                command: "show-session",
+                call: 1,
+                action: .error(
+                    status: 401,
+                    code: "generic_err_session_expired",
+                    message: "Session expired"
+                )
+            )
+        ]
         try await withSimulator(scenario) { server in
             let session = Session(endpoint: Endpoint(url: server.baseURL))
             _ = try await session.login(admin, options: systemData)
             let reply = try await session.loginToDomain("Domain A")
             #expect(reply["sid"] == nil)
             #expect(commands(server) == ["login", "login-to-domain", "logout"])
-            try await Task.sleep(for: .milliseconds(2300))
             let shown = try await session.call("show-session")
             #expect(shown["domain"]?["name"] == "Domain A")
             #expect(Array(commands(server).suffix(3)) == ["show-session", "login", "show-session"])
@@ -348,10 +390,11 @@ struct SimulatorClientTests {
 
     @Test func aLoginBurstRefusedByTheServerHoldsBackTheNextLogins() async throws {
         var scenario = Scenario()
-        scenario.timeScale = 60
+        scenario.timeScale = 20
         scenario.rateLimits.loginsPerMinute = 3
         try await withSimulator(scenario) { server in
-            let clock = ScaledClock(scale: 60)
+            let clock = ScaledClock(scale: 20)
+            // A budget that believes in more logins than the server allows.
             let budget = RateBudget(.init(loginsPerMinute: 10), clock: clock)
             var refusals = 0
             for _ in 0..<5 {
@@ -368,8 +411,12 @@ struct SimulatorClientTests {
                 }
             }
             #expect(refusals == 1)
-            let codes = server.requests.filter { $0.command == "login" }.map(\.code)
-            #expect(codes == [nil, nil, nil, "err_too_many_requests", nil, nil])
+            let logins = server.requests.filter { $0.command == "login" }
+            let refused = try #require(logins.firstIndex { $0.code == "err_too_many_requests" })
+            #expect(logins.count == 6)
+            // The next login waited a whole window: 61 simulated seconds, 3.05 real ones.
+            #expect(logins[refused + 1].time - logins[refused].time >= 3)
+            #expect(logins.filter { $0.code != nil }.count == 1)
         }
     }
 
@@ -396,7 +443,9 @@ struct SimulatorClientTests {
         }
     }
 
-    @Test func callsPerSecondOnOneConnection() async throws {
+    /// Speed is measured in Benchmarks/, not asserted here; this checks the calls share one
+    /// kept-alive connection.
+    @Test func manyCallsShareOneConnection() async throws {
         try await withSimulator { server in
             let session = Session(endpoint: Endpoint(url: server.baseURL))
             _ = try await session.login(admin, options: systemData)
@@ -405,15 +454,9 @@ struct SimulatorClientTests {
                 ["pre-export-verification-only": true]
             )
             let taskID = try #require(started["task-id"]?.stringValue)
-            let clock = ContinuousClock()
-            let elapsed = try await clock.measure {
-                for _ in 0..<200 { _ = try await session.showTasks([taskID]) }
-            }
+            for _ in 0..<200 { _ = try await session.showTasks([taskID]) }
             try await session.logout()
-            let seconds =
-                Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let perSecond = 200 / seconds
-            #expect(perSecond > 100, "\(Int(perSecond)) show-task calls per second")
+            #expect(server.requests.filter { $0.command == "show-task" }.count == 200)
             let connections = Set(
                 server.requests.filter { $0.command == "show-task" }.map(\.connection)
             )

@@ -1,5 +1,6 @@
 import ChkflowCore
 import Foundation
+import Simulator
 import Testing
 
 @testable import ManagementAPI
@@ -100,6 +101,24 @@ struct TLSTests {
         }
     }
 
+    @Test func thePinIsCheckedBeforeTheSimulatorSeesAnyLogin() async throws {
+        let server = SimulatorServer()
+        try server.start()
+        defer { server.stop() }
+        let fixture = try TLSFixture(backendPort: Int(server.port))
+        defer { fixture.stop() }
+        let wrong = String(repeating: "0", count: 64)
+        let session = Session(endpoint: Endpoint(url: fixture.url, tls: .fingerprint(wrong)))
+        let error = await #expect(throws: APIError.self) { try await session.login(admin) }
+        #expect(error?.kind == .tls)
+        #expect(server.requests.isEmpty)
+
+        let right = try fixture.opensslFingerprint()
+        let pinned = Session(endpoint: Endpoint(url: fixture.url, tls: .fingerprint(right)))
+        _ = try await pinned.login(admin)
+        #expect(server.requests.map(\.command) == ["login"])
+    }
+
     @Test func aMalformedPinIsAUsageError() async throws {
         let session = Session(
             endpoint: Endpoint(url: "https://127.0.0.1:1", tls: .fingerprint("abc"))
@@ -180,7 +199,7 @@ struct DigestTests {
         ),
     ])
     func sha256(input: String, digest: String) {
-        #expect(CertificatePin(digest: SHA256.hash(Array(input.utf8))).text == digest)
+        #expect(CertificatePin(digest: SHA256.digest(Array(input.utf8))).text == digest)
     }
 
     @Test(arguments: ["", "f", "fo", "foo", "foob", "fooba", "foobar"])
