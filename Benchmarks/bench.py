@@ -371,9 +371,9 @@ def client_rate(binary, args, tools):
     try:
         task_id = start_task(sim)
         results = {}
-        results["chkflow"] = run_json([binary, "client-rate", "--url", sim.url, "--task-id", task_id,
-                                "--calls", str(calls), "--runs", str(args.runs),
-                                "--fingerprint", sim.sha256])
+        results["chkflow"] = run_json(
+            [binary, "client-rate", "--url", sim.url, "--task-id", task_id, "--calls", str(calls),
+             "--runs", str(args.runs), "--fingerprint", sim.sha256])
         if "python-sdk" in tools:
             env = dict(os.environ, CHKP_PORT=str(sim.port), TASK_ID=task_id,
                        PYTHONPATH=os.path.join(BENCH, "python"))

@@ -11,7 +11,8 @@ from common import check, client, login
 
 main = client()
 login(main, domain="System Data")
-reply = check(main.api_call("show-domains", {"limit": 500, "details-level": "standard"}), "show-domains")
+listing = {"limit": 500, "details-level": "standard"}
+reply = check(main.api_call("show-domains", listing), "show-domains")
 domains = [domain["name"] for domain in reply.data["objects"]]
 local = threading.local()
 

@@ -19,7 +19,8 @@ for _ in range(runs):
     api = client()
     login(api)
     for _ in range(calls):
-        check(api.api_call("show-task", {"task-id": os.environ["TASK_ID"], "details-level": "full"}), "show-task")
+        body = {"task-id": os.environ["TASK_ID"], "details-level": "full"}
+        check(api.api_call("show-task", body), "show-task")
     check(api.api_call("logout"), "logout")
     seconds.append(time.perf_counter() - start)
 requests = calls + 2
