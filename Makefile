@@ -24,6 +24,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
+	@$(MAKE) --no-print-directory bench-quick
 
 schemas:
 	.venv/bin/python scripts/check-schemas.py
@@ -91,3 +92,27 @@ soak: deps
 	$(SWIFT) build --build-tests
 	CHKFLOW_SOAK_SECONDS=$${CHKFLOW_SOAK_SECONDS:-3600} $(SWIFT) test --skip-build \
 		--filter ReliabilityTests.SoakTests
+
+# Benchmarks (Benchmarks/, figures in docs/performance.md). `make bench` builds in release mode,
+# sets up the Python SDK and Ansible in Benchmarks/.venv and measures everything side by side;
+# `make bench-quick` is the tiny run that `make test` checks, with the debug build, and skips
+# whatever is not installed.
+BENCH_SCRATCH ?= /tmp/build-bench
+BENCH_RESULTS := Benchmarks/results
+
+.PHONY: bench bench-quick
+
+bench: deps
+	@Benchmarks/setup
+	$(SWIFT) build -c release
+	$(SWIFT) build -c release --package-path Benchmarks --scratch-path $(BENCH_SCRATCH)
+	@mkdir -p $(BENCH_RESULTS)
+	CHKFLOW_BENCHMARK=1 $(SWIFT) test -c release --filter YAMLBenchmark 2>&1 \
+		| tee $(BENCH_RESULTS)/yaml.txt
+	python3 Benchmarks/bench.py --chkflow .build/release/chkflow \
+		--bench-bin $(BENCH_SCRATCH)/release/chkflow-bench --yaml-output $(BENCH_RESULTS)/yaml.txt
+
+bench-quick:
+	@$(SWIFT) build --product chkflow >/dev/null
+	python3 Benchmarks/bench.py --quick --chkflow .build/debug/chkflow \
+		--out $(BENCH_RESULTS)/quick.json
