@@ -32,7 +32,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "ChkflowCore", linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "PlaybookYAML", dependencies: ["CYAML"]),
+        .target(name: "PlaybookYAML", dependencies: ["CYAML", "ChkflowCore"]),
         .target(name: "Playbook", dependencies: ["ChkflowCore", "PlaybookYAML"]),
         .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl"]),
         .target(name: "Engine", dependencies: ["ChkflowCore", "Playbook", "ManagementAPI"]),

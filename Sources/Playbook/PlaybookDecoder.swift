@@ -92,21 +92,7 @@ struct PlaybookDecoder {
     }
 
     /// A scalar's JSON value: plain scalars are typed as YAML 1.2 core does, quoted ones are strings.
-    func json(of node: Node) -> JSON? {
-        guard let scalar = node.scalar else { return nil }
-        guard scalar.style == .plain, scalar.tag == nil else { return .string(scalar.text) }
-        if node.isNull { return .null }
-        switch scalar.text {
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        default: break
-        }
-        if let whole = Int64(scalar.text) { return .int(whole) }
-        if scalar.text.contains("."), let number = Double(scalar.text), number.isFinite {
-            return .double(number)
-        }
-        return .string(scalar.text)
-    }
+    func json(of node: Node) -> JSON? { node.scalarValue }
 
     mutating func string(_ node: Node, _ what: String) -> String? {
         guard let scalar = node.scalar, !node.isNull else {

@@ -36,8 +36,8 @@ public enum ScenarioFile {
     static func json(_ node: Node, path: String, marks: inout [String: Mark]) -> JSON {
         marks[path] = node.mark
         switch node.content {
-        case .scalar(let scalar):
-            return typed(scalar, isNull: node.isNull)
+        case .scalar:
+            return node.scalarValue ?? .null
         case .sequence(let items):
             var values: [JSON] = []
             for (index, item) in items.enumerated() {
@@ -54,21 +54,6 @@ public enum ScenarioFile {
             }
             return .object(members)
         }
-    }
-
-    private static func typed(_ scalar: Node.Scalar, isNull: Bool) -> JSON {
-        guard scalar.style == .plain, scalar.tag == nil else { return .string(scalar.text) }
-        if isNull { return .null }
-        switch scalar.text {
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        default: break
-        }
-        if let whole = Int64(scalar.text) { return .int(whole) }
-        if scalar.text.contains("."), let number = Double(scalar.text), number.isFinite {
-            return .double(number)
-        }
-        return .string(scalar.text)
     }
 
     /// The mark of the path, or of its nearest parent that has one.
