@@ -1,9 +1,10 @@
 import ChkflowCore
 
 extension Node {
-    /// A scalar's value as playbooks and scenario files read it: plain scalars are typed as the
-    /// YAML 1.2 core schema does (`true`, `12`, `1.5`, `~`), quoted or tagged ones stay strings.
-    /// Nil for a mapping or a sequence.
+    /// A scalar's value as playbooks and scenario files read it.
+    ///
+    /// Plain scalars are typed as the YAML 1.2 core schema does (`true`, `12`, `1.5`, `~`);
+    /// quoted or tagged ones stay strings. Nil for a mapping or a sequence.
     public var scalarValue: JSON? {
         guard let scalar else { return nil }
         guard scalar.style == .plain, scalar.tag == nil else { return .string(scalar.text) }
