@@ -19,7 +19,7 @@ struct EngineOverhead {
         for _ in 0..<runs {
             let counter = CallCounter()
             var options = RunOptions()
-            options.connectionFactory = { _, _ in MemoryConnection(counter: counter) }
+            options.connectionFactory = { _, _, _ in MemoryConnection(counter: counter) }
             let runner = Runner(plan: plan, options: options)
             let prepared = try runner.prepare()
             let start = monotonicSeconds()
@@ -79,6 +79,12 @@ actor MemoryConnection: Connection {
 
     var isLoggedIn: Bool { loggedIn }
     var statistics: CallStatistics { made }
+    var administrator: String? { "admin" }
+
+    func loginAgain() async throws {
+        await record()
+        made.logins += 1
+    }
 
     func login(_ credentials: Credentials, options: LoginOptions) async throws -> JSON {
         await record()
