@@ -9,12 +9,15 @@ public struct JournalError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String { message }
 }
 
-/// The journal of one run: NDJSON, one record per event that matters, each written whole,
-/// flushed and synced before the engine goes on.
+/// The journal of one run: NDJSON, one record per event that matters, each written whole with
+/// one `write` before the engine goes on, so that it survives chkflow itself being killed.
 ///
-/// The intent to send a once-only command is written before it is sent and its task-id as soon
-/// as the reply is read, so that a run stopped at any moment can be resumed without sending the
-/// command twice. No secret and no session id is ever written.
+/// The intent to send a once-only command is written and synced to disk before it is sent, and
+/// its task-id as soon as the reply is read, so that a run stopped at any moment, power cuts
+/// included, can be resumed without sending the command twice. Other records are synced with
+/// the next durable one (or by the kernel's own write-back): losing them to a power cut only
+/// makes a resume repeat a step that sends nothing once-only. No secret and no session id is
+/// ever written.
 public final class Journal: Sendable {
     public let path: String
     private let descriptor: Mutex<Int32>
@@ -33,8 +36,8 @@ public final class Journal: Sendable {
 
     deinit { descriptor.withLock { _ = close($0) } }
 
-    /// Appends one record and syncs it to disk.
-    public func append(_ record: JSON) throws(JournalError) {
+    /// Appends one record; with `durable`, syncs it (and every record before it) to disk first.
+    public func append(_ record: JSON, durable: Bool = true) throws(JournalError) {
         let line = Array((record.serialized() + "\n").utf8)
         let failure: String? = descriptor.withLock { fd in
             var written = 0
@@ -46,6 +49,7 @@ public final class Journal: Sendable {
                 guard result > 0 else { return String(cString: strerror(errno)) }
                 written += result
             }
+            guard durable else { return nil }
             return fdatasync(fd) == 0 ? nil : String(cString: strerror(errno))
         }
         if let failure { throw JournalError("cannot write the journal \(path): \(failure)") }

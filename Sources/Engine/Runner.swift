@@ -88,7 +88,7 @@ public final class Runner: Sendable {
         let outcome: RunResult.Outcome =
             state.cancelled || Task.isCancelled
             ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
-        journal(["record": "run-ended", "outcome": .string(outcome.rawValue)])
+        journal(["record": "run-ended", "outcome": .string(outcome.rawValue)], durable: true)
         return RunResult(
             runID: prepared.runID,
             playbookName: plan.playbook.name,
@@ -199,13 +199,16 @@ public final class Runner: Sendable {
 
 extension Runner {
     /// Appends a record to the journal, if the run has one; says so when it cannot.
+    ///
+    /// A `durable` record (what a resume needs to never send a once-only command twice) is synced
+    /// to disk before this returns.
     @discardableResult
-    func journal(_ record: JSON) -> Bool {
+    func journal(_ record: JSON, durable: Bool = false) -> Bool {
         guard let journal = options.journal else { return true }
         var stamped = record.objectValue ?? [:]
         stamped["time"] = .string(RFC3339.format(Self.now()))
         do {
-            try journal.append(.object(stamped))
+            try journal.append(.object(stamped), durable: durable)
             return true
         } catch {
             onEvent(.notice(error.message, at: Self.now()))

@@ -50,6 +50,16 @@ extension StepExecutor {
         return (["task-id": .string(candidates[0])], note)
     }
 
+    /// Records, synced to disk, the task-id a once-only command's reply gives, as soon as it is
+    /// known: from then on a resume waits for that task instead of looking for it.
+    func journalTask(of reply: JSON) {
+        guard let taskID = reply["task-id"]?.stringValue else { return }
+        runner.journal(
+            ["record": "task", "step": .string(displayID), "task-id": .string(taskID)],
+            durable: true
+        )
+    }
+
     /// Resumes a step whose once-only command was being sent when the run was interrupted.
     ///
     /// The journal has the intent but no task-id, so the request may or may not have reached the
@@ -69,11 +79,7 @@ extension StepExecutor {
         guard let adopted = try await adoptLostTask(lost, command: command) else {
             throw StepFailure(reason: "\(command) was being sent when the run was interrupted")
         }
-        if let taskID = adopted.reply["task-id"]?.stringValue {
-            runner.journal([
-                "record": "task", "step": .string(displayID), "task-id": .string(taskID),
-            ])
-        }
+        journalTask(of: adopted.reply)
         outcome.result.reason = adopted.note
         return adopted.reply
     }

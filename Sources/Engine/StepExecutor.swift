@@ -210,17 +210,13 @@ struct StepExecutor {
                 let record: JSON = [
                     "record": "intent", "step": .string(displayID), "command": .string(command),
                 ]
-                guard runner.journal(record) else {
+                guard runner.journal(record, durable: true) else {
                     throw StepFailure(reason: "\(command) not sent: the journal cannot be written")
                 }
             }
             do {
                 let reply = try await request()
-                if onceOnly, let taskID = reply["task-id"]?.stringValue {
-                    runner.journal([
-                        "record": "task", "step": .string(displayID), "task-id": .string(taskID),
-                    ])
-                }
+                if onceOnly { journalTask(of: reply) }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: Runner.now())
                 )
@@ -245,6 +241,7 @@ struct StepExecutor {
                     random: { Double.random(in: 0...$0) }
                 )
                 if let adopted = try await adoptLostTask(error, command: command) {
+                    journalTask(of: adopted.reply)
                     outcome.result.attempts.append(attempt)
                     outcome.result.reason = adopted.note
                     return adopted.reply

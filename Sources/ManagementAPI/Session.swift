@@ -69,6 +69,8 @@ public actor Session {
     /// The idle timeout the server gave the session at login (`session-timeout`, seconds).
     public private(set) var sessionTimeout: Int?
     private var lastRequest: Double?
+    /// When each task this session started was started, on its clock (see `noteTasks`).
+    var taskOrigins: [String: ClosedRange<Double>] = [:]
 
     /// Seconds since the last request of this session went out (0 before the first).
     public var idleSeconds: Double { lastRequest.map { clock.now() - $0 } ?? 0 }
@@ -227,6 +229,7 @@ public actor Session {
             throw APIError.usage(command, "the request body must be a JSON object")
         }
         let reply: HTTPReply
+        var sent: ClosedRange<Double>?
         var reservation: LoginReservation?
         var usedSID: String?
         var usedGeneration = generation
@@ -237,10 +240,12 @@ public actor Session {
             usedSID = explicitSID ?? sessionID
             usedGeneration = generation
             statistics.calls += 1
-            lastRequest = clock.now()
+            let sentAt = clock.now()
+            lastRequest = sentAt
             reply = try await transport.post(
                 request(command, body, sid: withSession ? usedSID : nil)
             )
+            sent = sentAt...clock.now()
             await finish(reservation)
         } catch let failure as TransportFailure {
             await finish(reservation)
@@ -256,13 +261,25 @@ public actor Session {
         }
         statistics.connections += reply.newConnections
         do {
-            return try decode(reply, command: command, sid: usedSID)
+            let decoded = try decode(reply, command: command, sid: usedSID)
+            if let sent { noteTasks(startedBy: decoded, during: sent) }
+            return decoded
         } catch let error as APIError where error.code == "err_too_many_requests" {
             await budget?.recordTooManyRequests(duringLogin: Self.loginCommands.contains(command))
             throw error
         } catch let error as APIError where error.isSessionError && withSession {
             throw SessionRefusal(error: error, generation: usedGeneration)
         }
+    }
+
+    /// Remembers when the tasks a reply names were started (between the request going out and
+    /// its reply), so that waits for them can tell how far along they are from the first poll.
+    private func noteTasks(startedBy reply: JSON, during sent: ClosedRange<Double>) {
+        var ids = reply["task-id"]?.stringValue.map { [$0] } ?? []
+        ids += (reply["tasks"]?.arrayValue ?? []).compactMap { $0["task-id"]?.stringValue }
+        guard !ids.isEmpty, reply["tasks"]?.arrayValue?.first?["status"] == nil else { return }
+        if taskOrigins.count > 10_000 { taskOrigins.removeAll() }
+        for id in ids { taskOrigins[id] = sent }
     }
 
     private func request(_ command: String, _ body: JSON, sid: String?) -> HTTPRequest {

@@ -97,16 +97,20 @@ public struct ProgressSample: Sendable, Equatable {
 
 /// How often a task wait polls show-task.
 ///
-/// Polling starts at `initialInterval` and grows by `factor` up to `maximumInterval`. Once the
-/// task's progress has moved during the wait, the pause follows the time it still needs,
-/// estimated from the progress made between the first and the latest poll: a quarter of that
-/// time, so a task far from done is polled rarely and one near its end quickly. The pause is
-/// never shorter than 1/40 of the time the progress was measured over. A task whose progress
-/// does not move is polled at the growing pause, up to the cap.
+/// A task this session started is first polled `initialInterval` after it was started. While
+/// the polls can narrow down when the task ends (see ``ProgressHistory``), the next poll aims
+/// at the earliest moment it can have ended, or at the latest one once that is within
+/// `1/100` of the time waited so far: a steady task is seen ending within about 1% of its
+/// length, with three or four polls. Otherwise polling grows from `initialInterval` by
+/// `factor`; once progress has moved, the pause is a quarter of the time the task still needs
+/// by the progress made between the first and the latest poll, and never shorter than 1/40
+/// of the time that progress was measured over. A pause is never longer than
+/// `maximumInterval`, nor shorter than `minimumInterval` or 1/100 of the time waited.
 public struct PollPolicy: Sendable, Equatable {
     public var initialInterval: Double
     public var factor: Double
     public var maximumInterval: Double
+    public var minimumInterval: Double
     /// Failed show-task calls in a row tolerated before the wait gives up.
     public var showTaskAttempts: Int
 
@@ -114,12 +118,23 @@ public struct PollPolicy: Sendable, Equatable {
         initialInterval: Double = 0.25,
         factor: Double = 1.5,
         maximumInterval: Double = 5,
+        minimumInterval: Double = 0.02,
         showTaskAttempts: Int = 5
     ) {
         self.initialInterval = initialInterval
         self.factor = factor
         self.maximumInterval = maximumInterval
+        self.minimumInterval = minimumInterval
         self.showTaskAttempts = showTaskAttempts
+    }
+
+    /// The pause before the next poll of a task that can end at the earliest and the latest
+    /// times of `end`, `waited` seconds after it started (or after the wait's first poll).
+    public func interval(now: Double, end: ClosedRange<Double>, waited: Double) -> Double {
+        let tolerance = max(minimumInterval, waited / 100)
+        // Just past the latest end, so that a server rounding its clock has seen it too.
+        let target = min(end.upperBound + minimumInterval / 4, end.lowerBound + tolerance)
+        return min(maximumInterval, max(tolerance, target - now))
     }
 
     /// The pause after poll number `poll` (0 for the first), given the task's first and latest
@@ -208,6 +223,14 @@ extension Session {
         var latest: [String: TaskInfo] = [:]
         var firstSample: [String: ProgressSample] = [:]
         var latestSample: [String: ProgressSample] = [:]
+        var history: [String: ProgressHistory] = [:]
+        for id in ids { history[id] = ProgressHistory(origin: taskOrigins[id]) }
+        // A task started a moment ago cannot have got far: the first poll waits a little.
+        let origins = ids.compactMap { taskOrigins[$0]?.upperBound }
+        if origins.count == ids.count, let started = origins.max() {
+            let firstPoll = started + policy.initialInterval
+            try await clock.sleep(until: timeout.map { min(firstPoll, start + $0) } ?? firstPoll)
+        }
         while true {
             do {
                 let round = try await pollOnce(ids)
@@ -218,6 +241,9 @@ extension Session {
                     let sample = ProgressSample(time: seenAt, progress: info.progress)
                     if firstSample[info.taskID] == nil { firstSample[info.taskID] = sample }
                     latestSample[info.taskID] = sample
+                    if !info.status.isTerminal, info.progress < 100 {
+                        history[info.taskID]?.record(sample)
+                    }
                     onProgress(info)
                 }
                 if round.allSatisfy(\.status.isTerminal) { return round }
@@ -228,15 +254,19 @@ extension Session {
                 throw error.about(tasks: ids)
             }
             let running = ids.filter { latest[$0]?.status.isTerminal != true }
+            let now = clock.now()
             let pause =
                 running.map { id in
-                    policy.interval(
+                    if let end = history[id]?.endRange() {
+                        let began = taskOrigins[id]?.lowerBound ?? firstSample[id]?.time ?? start
+                        return policy.interval(now: now, end: end, waited: now - began)
+                    }
+                    return policy.interval(
                         afterPoll: poll,
                         first: firstSample[id],
                         latest: latestSample[id]
                     )
                 }.min() ?? policy.initialInterval
-            let now = clock.now()
             let elapsed = now - start
             var wakeUp = now + pause
             if let timeout {

@@ -196,3 +196,80 @@ struct PollPolicyTests {
         #expect(policy.interval(afterPoll: poll, first: first, latest: latest) == expected)
     }
 }
+
+@Suite("Task end estimates")
+struct ProgressHistoryTests {
+    typealias Sample = ProgressSample
+
+    @Test(
+        arguments: [
+            // Started at 0, 6% at 0.25 s: at least 0.25 × 100/7, at most 0.25 × 100/6.
+            (0.0...0.0, [Sample(time: 0.25, progress: 6)], 25.0 / 7...25.0 / 6),
+            // Started elsewhere, 10% then 20% a second later: a rate of 9 to 11% a second.
+            (
+                nil, [Sample(time: 1, progress: 10), Sample(time: 2, progress: 20)],
+                1 + 0.9 / 0.11...1 + 0.89 / 0.09
+            ),
+            // Half done a second after a start known to 10 ms: from a start at 0.01 and 51%,
+            // to a start at 0 and 50%.
+            (0.0...0.01, [Sample(time: 1, progress: 50)], 0.01 + 0.99 / 0.51...2.0),
+        ] as [(ClosedRange<Double>?, [Sample], ClosedRange<Double>)]
+    )
+    func rangesOfTheEnd(
+        origin: ClosedRange<Double>?,
+        samples: [Sample],
+        expected: ClosedRange<Double>
+    ) throws {
+        var history = ProgressHistory(origin: origin)
+        for sample in samples { history.record(sample) }
+        let range = try #require(history.endRange())
+        #expect(abs(range.lowerBound - expected.lowerBound) < 1e-6, "\(range)")
+        #expect(abs(range.upperBound - expected.upperBound) < 1e-6, "\(range)")
+    }
+
+    @Test(
+        arguments: [
+            // One poll of a task started elsewhere says nothing about its rate.
+            (nil, [Sample(time: 1, progress: 10)]),
+            // Half done in a second, then one point more in the next: not a steady task.
+            (0.0...0.0, [Sample(time: 1, progress: 50), Sample(time: 2, progress: 51)]),
+            // No poll yet.
+            (0.0...0.0, []),
+        ] as [(ClosedRange<Double>?, [Sample])]
+    )
+    func noRangeWhenThePollsCannotTell(origin: ClosedRange<Double>?, samples: [Sample]) {
+        var history = ProgressHistory(origin: origin)
+        for sample in samples { history.record(sample) }
+        #expect(history.endRange() == nil)
+    }
+
+    @Test func anHourOfPollsKeepsTheFirstAndTheLatest() throws {
+        var history = ProgressHistory(origin: 0...0)
+        for second in stride(from: 36, through: 3564, by: 36) {
+            history.record(Sample(time: Double(second), progress: second / 36))
+        }
+        #expect(history.samples.map(\.progress) == [1, 2, 96, 97, 98, 99])
+        let range = try #require(history.endRange())
+        #expect(range.lowerBound > 3564 - 1e-6 && range.upperBound < 3600 + 1e-6, "\(range)")
+    }
+
+    @Test(
+        arguments: [
+            // Far from the end: aim at the earliest end, 1/100 of the time waited past it.
+            (0.25, 3.5...4.2, 0.25, 3.5 + 0.02 - 0.25),
+            // Narrowed down to less than 1/100 of the time waited: just past the latest end.
+            (3.6, 3.97...4.0, 3.6, 4.005 - 3.6),
+            // Hours away: the longest pause.
+            (10.0, 3600.0...3700.0, 10.0, 5.0),
+            // Should have ended already: again after 1/100 of the time waited.
+            (5.0, 3.0...4.0, 5.0, 0.05),
+            // Never more often than the shortest pause.
+            (0.5, 0.5...0.5, 0.5, 0.02),
+        ] as [(Double, ClosedRange<Double>, Double, Double)]
+    )
+    func pausesAimAtTheEnd(now: Double, end: ClosedRange<Double>, waited: Double, expected: Double)
+    {
+        let pause = PollPolicy().interval(now: now, end: end, waited: waited)
+        #expect(abs(pause - expected) < 1e-9, "\(pause)")
+    }
+}
