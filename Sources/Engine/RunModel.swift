@@ -116,6 +116,9 @@ public struct RunResult: Sendable {
     public var waitingSeconds: Double
     /// Sessions the engine logged out itself because no logout step did.
     public var cleanupLogouts: [String]
+    /// Sessions still open at the end that the engine could not log out: their logout failed
+    /// or got no reply in time, so they stay on the server until its idle timeout.
+    public var sessionsLeftOpen: [String] = []
 }
 
 /// What the engine reports while it runs; the CLI turns these into progress lines and the

@@ -34,6 +34,9 @@ public struct RunOptions: Sendable {
     }
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?
+    /// Seconds the end-of-run logout of each session still open may take before chkflow gives
+    /// up on it and reports the session as left open.
+    public var cleanUpLogoutTimeout: Double = 5
 
     public init() {}
 }

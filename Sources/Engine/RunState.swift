@@ -10,6 +10,9 @@ struct StepOutcome: Sendable {
     var server: ServerSummary?
     /// The login step whose session a logout step closed.
     var closedSession: String?
+    /// The once-only command whose intent is in the journal and whose reply was not read: the
+    /// server may have started its work.
+    var unansweredOnceOnly: String?
 }
 
 /// Everything a running step needs, copied out of the run's state.

@@ -77,10 +77,19 @@ public final class Runner: Sendable {
         )
         var state = RunState(nodes: plan.nodes, shared: shared)
         await schedule(&state)
-        let cleanup = await registry.logOutRemaining()
-        for id in cleanup {
+        let cleanup = await registry.logOutRemaining(within: options.cleanUpLogoutTimeout)
+        for id in cleanup.loggedOut {
             onEvent(
                 .notice("logged out session '\(id)', which no logout step closed", at: Self.now())
+            )
+        }
+        for (id, why) in cleanup.leftOpen {
+            onEvent(
+                .notice(
+                    "session '\(id)' is left open: \(why); it stays open on the server until its"
+                        + " idle timeout ends it",
+                    at: Self.now()
+                )
             )
         }
         let totals = await registry.totals()
@@ -102,7 +111,8 @@ public final class Runner: Sendable {
             apiCalls: totals.calls,
             logins: totals.logins,
             waitingSeconds: Self.waiting(ordered),
-            cleanupLogouts: cleanup
+            cleanupLogouts: cleanup.loggedOut,
+            sessionsLeftOpen: cleanup.leftOpen.map(\.id)
         )
     }
 
@@ -283,15 +293,60 @@ actor SessionRegistry {
 
     func servers() -> [ServerSummary] { serverList }
 
-    /// Logs out every session still open, outside any cancellation, so none is left behind.
-    func logOutRemaining() async -> [String] {
-        var names: [String] = []
-        for (id, session) in sessions where await session.isLoggedIn {
-            let task = Task.detached { try? await session.logout() }
-            await task.value
-            names.append(id)
+    /// What the end-of-run clean-up did with the sessions still open.
+    struct CleanUp {
+        var loggedOut: [String] = []
+        /// Sessions whose logout failed or timed out, each with the reason.
+        var leftOpen: [(id: String, why: String)] = []
+    }
+
+    /// Logs out every session still open, all at once and outside any cancellation, so none is
+    /// left behind; each logout may take `limit` seconds, after which it is given up.
+    func logOutRemaining(within limit: Double) async -> CleanUp {
+        var open: [(id: String, session: any Connection)] = []
+        for entry in sessions where await entry.session.isLoggedIn { open.append(entry) }
+        let endings = await withTaskGroup(of: (Int, String?).self) { group in
+            for (index, entry) in open.enumerated() {
+                group.addTask { (index, await Self.logOut(entry.session, within: limit)) }
+            }
+            var endings = [String?](repeating: nil, count: open.count)
+            for await (index, ending) in group { endings[index] = ending }
+            return endings
         }
-        return names
+        var cleanUp = CleanUp()
+        for (entry, ending) in zip(open, endings) {
+            if let why = ending {
+                cleanUp.leftOpen.append((entry.id, why))
+            } else {
+                cleanUp.loggedOut.append(entry.id)
+            }
+        }
+        return cleanUp
+    }
+
+    /// Logs one session out in a task of its own, which the run's cancellation does not reach,
+    /// and cancels it after `limit` seconds; nil when the session is closed, else why not.
+    private static func logOut(_ session: any Connection, within limit: Double) async -> String? {
+        let logout = Task.detached { () -> (any Error)? in
+            do {
+                try await session.logout()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let timer = Task.detached {
+            try await Task.sleep(for: .milliseconds(Int(limit * 1000)))
+            logout.cancel()
+        }
+        let error = await logout.value
+        timer.cancel()
+        switch error {
+        case nil: return nil
+        case is CancellationError:
+            return "the server did not answer its logout within \(DurationText.format(limit))"
+        case let error?: return "its logout failed (\(error))"
+        }
     }
 
     func totals() async -> CallStatistics {

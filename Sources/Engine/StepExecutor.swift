@@ -69,7 +69,7 @@ struct StepExecutor {
                     "the step did not end within its timeout of \(DurationText.format(limit))"
                     + (result.result.taskID.map {
                         "; task \($0) may still be running on the server"
-                    } ?? "")
+                    } ?? result.unansweredOnceOnly.map(sentWithoutReply) ?? "")
                 // The attempt cut short by the timeout says so, not that the run was cancelled.
                 if let last = result.result.attempts.indices.last {
                     result.result.attempts[last].error = ErrorSummary(
@@ -80,6 +80,33 @@ struct StepExecutor {
             return result
         }
     }
+
+    /// What a timed-out step adds when its once-only command was sent and no reply was read.
+    ///
+    /// The server may be doing the work, and sending the command again would do it twice. The
+    /// journal keeps the command's intent, so a resumed run looks for the task.
+    private func sentWithoutReply(_ command: String) -> String {
+        let (work, again) =
+            switch command {
+            case "export-management": ("the export", "start a second export")
+            case "import-management": ("the import", "start a second import")
+            default: ("it", "send \(command) a second time")
+            }
+        let file = Self.shellWord(context.playbook.file)
+        return "; \(command) was sent, so the server may be running \(work): finish this run with"
+            + " `chkflow run \(file) --resume`, which looks for the task instead of sending"
+            + " \(command) again; running the playbook without --resume would \(again)"
+    }
+
+    /// A file name as a shell reads it: quoted when it holds more than plain path characters.
+    static func shellWord(_ text: String) -> String {
+        if !text.isEmpty, text.allSatisfy(plainPathCharacters.contains) { return text }
+        return "'" + text.replacing("'", with: "'\\''") + "'"
+    }
+
+    private static let plainPathCharacters = Set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+"
+    )
 
     private enum TimedChild: Sendable {
         case finished(StepOutcome)
@@ -105,6 +132,8 @@ struct StepExecutor {
             outcome.result.status = .timedOut
             outcome.result.reason = timeout.description
             outcome.result.task = timeout.lastSeen
+            // The reply of the last show-task, when it was not usable, stays in the report.
+            outcome.result.error = timeout.lastError.map { ErrorSummary($0) }
         } catch is CancellationError {
             outcome.result.status = .cancelled
             outcome.result.reason = "the run was cancelled while this step ran"
@@ -213,9 +242,11 @@ struct StepExecutor {
                 guard runner.journal(record, durable: true) else {
                     throw StepFailure(reason: "\(command) not sent: the journal cannot be written")
                 }
+                outcome.unansweredOnceOnly = command
             }
             do {
                 let reply = try await request()
+                outcome.unansweredOnceOnly = nil
                 if onceOnly { journalTask(of: reply) }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: Runner.now())
@@ -226,6 +257,7 @@ struct StepExecutor {
                     // The server answered with an error, or the request never left: nothing
                     // started.
                     runner.journal(["record": "not-started", "step": .string(displayID)])
+                    outcome.unansweredOnceOnly = nil
                 }
                 let summary = ErrorSummary(error)
                 var attempt = Attempt(

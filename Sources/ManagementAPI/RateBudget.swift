@@ -6,7 +6,8 @@ import Synchronization
 /// Two limits apply. Logins: at most `loginsPerMinute` in any 60 seconds (real servers allow 3
 /// remote logins a minute per admin and domain since R81), counted by reservation so that
 /// parallel sessions never exceed it together. Requests: when `requestsPerSecond` is set,
-/// requests are spaced evenly to that rate.
+/// requests are spaced evenly to that rate, and never more than the rate leave within any
+/// second (and a small margin), however late some of them left.
 ///
 /// An `err_too_many_requests` reply slows the budget down for everyone: a refused login holds
 /// back every login for a whole window; a refused request holds back every request for a
@@ -32,6 +33,9 @@ public actor RateBudget {
         /// second clears; further refusals in that time are echoes of the same burst and do
         /// not slow the rate again.
         public var holdAfterRefusal: Double
+        /// Seconds added to the one-second window in which paced requests are counted, for the
+        /// difference between the moment a request leaves and the moment the server counts it.
+        public var windowMargin: Double
 
         public init(
             requestsPerSecond: Double? = nil,
@@ -40,7 +44,8 @@ public actor RateBudget {
             minimumRequestsPerSecond: Double = 0.5,
             recoveryInterval: Double = 10,
             unpacedAbove: Double = 50,
-            holdAfterRefusal: Double = 1
+            holdAfterRefusal: Double = 1,
+            windowMargin: Double = 0.05
         ) {
             self.requestsPerSecond = requestsPerSecond
             self.loginsPerMinute = loginsPerMinute
@@ -49,6 +54,7 @@ public actor RateBudget {
             self.recoveryInterval = recoveryInterval
             self.unpacedAbove = unpacedAbove
             self.holdAfterRefusal = holdAfterRefusal
+            self.windowMargin = windowMargin
         }
     }
 
@@ -59,6 +65,8 @@ public actor RateBudget {
     private var nextRequest = 0.0
     private var lastRefusal: Double?
     private var recentRequests: [Double] = []
+    /// The moments paced requests left, within the last window.
+    private var sent: [Double] = []
     /// Reserved login moments, past and future, within the last window.
     private var logins: [LoginReservation: Double] = [:]
     private var nextReservation = 0
@@ -86,6 +94,27 @@ public actor RateBudget {
         let slot = max(now, nextRequest)
         nextRequest = slot + 1 / rate
         try await clock.sleep(until: slot)
+        try await waitForRoomInTheLastSecond(rate)
+    }
+
+    /// Waits until fewer than `rate` requests left in the last second (and the margin), then
+    /// counts this one.
+    ///
+    /// Even spacing alone is not enough: a request that leaves late and the next one on time
+    /// can put one request more than the rate inside a second, which a server counting any
+    /// sliding second refuses.
+    private func waitForRoomInTheLastSecond(_ rate: Double) async throws {
+        let allowed = max(1, Int(rate.rounded(.up)))
+        let window = 1 + limits.windowMargin
+        while true {
+            let now = clock.now()
+            sent.removeAll { $0 <= now - window }
+            if sent.count < allowed {
+                sent.append(now)
+                return
+            }
+            try await clock.sleep(until: sent[sent.count - allowed] + window)
+        }
     }
 
     /// Waits until a login fits in the login window, and reserves that moment for it.

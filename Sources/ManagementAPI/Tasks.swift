@@ -48,38 +48,81 @@ public struct TaskInfo: Sendable {
 
 /// A task wait that ran out of time while a task was still running on the server.
 public struct TaskWaitTimeout: Error, Sendable, CustomStringConvertible {
+    /// How the last show-task of the wait went.
+    public enum LastPoll: Sendable {
+        /// It was answered, and the task was still in progress.
+        case answered
+        /// It failed (a transport error, an invalid reply, a busy server) and was to be tried
+        /// again.
+        case failed(APIError)
+        /// Its reply had not come when the time ran out; the request was given up.
+        case unanswered
+    }
+
     /// The task still running (the first of them, for a wait on several).
     public var taskID: String
     /// Seconds spent waiting.
     public var waited: Double
+    /// The wait's timeout, in seconds.
+    public var timeout: Double
     /// The last show-task entry seen of that task, if any poll succeeded.
     public var lastSeen: TaskInfo?
     /// Every task still in progress (or never seen) when the time ran out.
     public var taskIDs: [String]
     /// The last show-task entries seen of those tasks.
     public var allLastSeen: [TaskInfo]
+    public var lastPoll: LastPoll
 
     public init(taskID: String, waited: Double, lastSeen: TaskInfo?) {
         self.init(taskIDs: [taskID], waited: waited, lastSeen: lastSeen.map { [$0] } ?? [])
     }
 
-    public init(taskIDs: [String], waited: Double, lastSeen: [TaskInfo]) {
+    public init(
+        taskIDs: [String],
+        waited: Double,
+        timeout: Double? = nil,
+        lastSeen: [TaskInfo],
+        lastPoll: LastPoll = .answered
+    ) {
         taskID = taskIDs.first ?? ""
         self.waited = waited
+        self.timeout = timeout ?? waited
         self.lastSeen = lastSeen.first { $0.taskID == taskIDs.first }
         self.taskIDs = taskIDs
         allLastSeen = lastSeen
+        self.lastPoll = lastPoll
+    }
+
+    /// The error of the last show-task, when it failed.
+    public var lastError: APIError? {
+        if case .failed(let error) = lastPoll { return error }
+        return nil
     }
 
     public var description: String {
-        let after = DurationText.format(waited)
-        guard taskIDs.count == 1 else {
-            return "tasks \(taskIDs.joined(separator: ", ")) are still in progress after \(after);"
-                + " they keep running on the server: wait for them again with these task-ids"
+        let several = taskIDs.count > 1
+        let advice =
+            several
+            ? "wait for them again with these task-ids" : "wait for it again with this task-id"
+        let tasks = several ? "tasks \(taskIDs.joined(separator: ", "))" : "task \(taskID)"
+        let ranOut = "the wait's timeout of \(DurationText.format(timeout)) ran out"
+        let seen = lastSeen.map { " (last seen in progress at \($0.progress)%)" } ?? ""
+        let mayRun = "\(tasks)\(several ? "" : seen) may still be running on the server: "
+        switch lastPoll {
+        case .answered:
+            let after = DurationText.format(waited)
+            guard !several else {
+                return "\(tasks) are still in progress after \(after); they keep running on the"
+                    + " server: \(advice)"
+            }
+            let progress = lastSeen.map { " at \($0.progress)%" } ?? ""
+            return "\(tasks) is still in progress\(progress) after \(after); it keeps running on"
+                + " the server: \(advice)"
+        case .failed(let error):
+            return "\(ranOut) after show-task failed: \(error.description); " + mayRun + advice
+        case .unanswered:
+            return "\(ranOut) before show-task was answered; " + mayRun + advice
         }
-        let progress = lastSeen.map { " at \($0.progress)%" } ?? ""
-        return "task \(taskID) is still in progress\(progress) after \(after); it keeps running on"
-            + " the server: wait for it again with this task-id"
     }
 }
 
@@ -218,23 +261,38 @@ extension Session {
     ) async throws -> [TaskInfo] {
         guard !ids.isEmpty else { return [] }
         let start = clock.now()
+        let deadline = timeout.map { start + $0 }
         var poll = 0
         var failures = 0
+        var lastPoll = TaskWaitTimeout.LastPoll.answered
         var latest: [String: TaskInfo] = [:]
         var firstSample: [String: ProgressSample] = [:]
         var latestSample: [String: ProgressSample] = [:]
         var history: [String: ProgressHistory] = [:]
         for id in ids { history[id] = ProgressHistory(origin: taskOrigins[id]) }
+        func timedOut(_ lastPoll: TaskWaitTimeout.LastPoll) -> TaskWaitTimeout {
+            let running = ids.filter { latest[$0]?.status.isTerminal != true }
+            return TaskWaitTimeout(
+                taskIDs: running,
+                waited: clock.now() - start,
+                timeout: timeout,
+                lastSeen: running.compactMap { latest[$0] },
+                lastPoll: lastPoll
+            )
+        }
         // A task started a moment ago cannot have got far: the first poll waits a little.
         let origins = ids.compactMap { taskOrigins[$0]?.upperBound }
         if origins.count == ids.count, let started = origins.max() {
             let firstPoll = started + policy.initialInterval
-            try await clock.sleep(until: timeout.map { min(firstPoll, start + $0) } ?? firstPoll)
+            try await clock.sleep(until: deadline.map { min(firstPoll, $0) } ?? firstPoll)
         }
         while true {
             do {
-                let round = try await pollOnce(ids)
+                guard let round = try await pollOnce(ids, before: deadline) else {
+                    throw timedOut(.unanswered)
+                }
                 failures = 0
+                lastPoll = .answered
                 let seenAt = clock.now()
                 for info in round {
                     latest[info.taskID] = info
@@ -249,6 +307,7 @@ extension Session {
                 if round.allSatisfy(\.status.isTerminal) { return round }
             } catch let error as APIError where Self.isWorthRetrying(error) {
                 failures += 1
+                lastPoll = .failed(error)
                 if failures >= policy.showTaskAttempts { throw error.about(tasks: ids) }
             } catch let error as APIError {
                 throw error.about(tasks: ids)
@@ -267,20 +326,28 @@ extension Session {
                         latest: latestSample[id]
                     )
                 }.min() ?? policy.initialInterval
-            let elapsed = now - start
-            var wakeUp = now + pause
-            if let timeout {
-                guard elapsed < timeout else {
-                    throw TaskWaitTimeout(
-                        taskIDs: running,
-                        waited: elapsed,
-                        lastSeen: running.compactMap { latest[$0] }
-                    )
-                }
-                wakeUp = min(wakeUp, start + timeout)
+            let wakeUp = now + pause
+            // A poll due at or after the deadline could not be answered in time.
+            if let deadline, wakeUp >= deadline {
+                try await clock.sleep(until: deadline)
+                throw timedOut(lastPoll)
             }
             try await clock.sleep(until: wakeUp)
             poll += 1
+        }
+    }
+
+    /// One show-task round, given up when its reply has not come by `deadline`: nil then.
+    private func pollOnce(_ ids: [String], before deadline: Double?) async throws -> [TaskInfo]? {
+        guard let deadline else { return try await pollOnce(ids) }
+        return try await withThrowingTaskGroup(of: [TaskInfo]?.self) { group in
+            group.addTask { try await self.pollOnce(ids) }
+            group.addTask {
+                try await self.clock.sleepAwaitingReply(until: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
         }
     }
 

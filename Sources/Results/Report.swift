@@ -179,7 +179,7 @@ extension Report {
         var items: [ItemResult] = []
         var itemSteps: [StepResult] = []
         collect(run.steps, items: &items, itemSteps: &itemSteps)
-        return [
+        var totals: [String: JSON] = [
             "steps": counts(run.steps.map(\.status)),
             "items": counts(items.map(\.status)),
             "item-steps": counts(itemSteps.map(\.status)),
@@ -188,6 +188,10 @@ extension Report {
             "waiting-seconds": seconds(run.waitingSeconds),
             "cleanup-logouts": .array(run.cleanupLogouts.map(JSON.string)),
         ]
+        if !run.sessionsLeftOpen.isEmpty {
+            totals["sessions-left-open"] = .array(run.sessionsLeftOpen.map(JSON.string))
+        }
+        return .object(totals)
     }
 
     /// Every item of every loop, and every step run inside an item, however deeply nested.

@@ -516,4 +516,16 @@ import Testing
             StepExecutor.withoutSessionIDs(reply) == ["uid": "u", "nested": [["x": 1]]]
         )
     }
+
+    @Test(
+        arguments: [
+            ("playbooks/smc-export.yaml", "playbooks/smc-export.yaml"),
+            ("my playbook.yaml", "'my playbook.yaml'"),
+            ("it's.yaml", "'it'\\''s.yaml'"),
+            ("", "''"),
+        ]
+    )
+    func aPlaybookPathIsQuotedForTheShellOnlyWhenItNeedsIt(path: String, word: String) {
+        #expect(StepExecutor.shellWord(path) == word)
+    }
 }

@@ -24,6 +24,22 @@ final class ManualClock: APIClock {
     }
 }
 
+/// A clock moved by hand whose first sleep ends late, as a loaded machine wakes a task late.
+final class LateWakingClock: APIClock {
+    private let state = Mutex((now: 0.0, late: 0.125))
+
+    func now() -> Double { state.withLock { $0.now } }
+
+    func sleep(until deadline: Double) async throws {
+        try Task.checkCancellation()
+        state.withLock { state in
+            guard deadline > state.now else { return }
+            state.now = deadline + state.late
+            state.late = 0
+        }
+    }
+}
+
 /// Real time sped up `scale` times, to agree with a simulator running at the same time scale.
 struct ScaledClock: APIClock {
     var scale: Double
@@ -108,6 +124,22 @@ struct RateBudgetTests {
             moments.append(clock.now())
         }
         #expect(moments == [0, 0.25, 0.5, 0.75])
+    }
+
+    @Test func aRequestThatLeftLateStillCountsInTheLastSecond() async throws {
+        let clock = LateWakingClock()
+        let budget = RateBudget(.init(requestsPerSecond: 4, windowMargin: 0.0625), clock: clock)
+        var moments: [Double] = []
+        for _ in 0..<8 {
+            try await budget.acquireRequest()
+            moments.append(clock.now())
+        }
+        // The second request left 0.125 s late; from the fifth on, each waits until the one
+        // four before it is more than a second (and the margin) old.
+        #expect(moments == [0, 0.375, 0.5, 0.75, 1.0625, 1.4375, 1.5625, 1.8125])
+        for moment in moments {
+            #expect(moments.filter { $0 > moment - 1 && $0 <= moment }.count <= 4, "\(moment)")
+        }
     }
 
     @Test func aRefusalHalvesTheRateWhichThenRecoversByHalves() async throws {

@@ -150,6 +150,72 @@ struct SimulatorClientTests {
         }
     }
 
+    @Test func aShowTaskWithoutReplyEndsTheWaitAtItsTimeout() async throws {
+        var scenario = Scenario()
+        scenario.export = TaskBehaviour(duration: 2, hangAt: 0)
+        scenario.faults = [FaultRule(command: "show-task", call: 2, action: .neverAnswer)]
+        try await withSimulator(scenario) { server in
+            let session = Session(endpoint: Endpoint(url: server.baseURL))
+            _ = try await session.login(admin, options: systemData)
+            let started = try await session.call("export-management", ["file-path": "/x.tgz"])
+            let taskID = try #require(started["task-id"]?.stringValue)
+            let clock = ContinuousClock()
+            let begun = clock.now
+            // A task stuck at 0% is polled again after the longest pause, here 0.3 s.
+            let policy = PollPolicy(maximumInterval: 0.3)
+            let error = await #expect(throws: TaskWaitTimeout.self) {
+                try await session.waitForTask(taskID, timeout: 1, policy: policy) { _ in }
+            }
+            // libcurl alone would have waited 120 s for the reply.
+            #expect(clock.now - begun < .seconds(10))
+            #expect(error?.taskID == taskID)
+            #expect(error?.lastSeen?.progress == 0)
+            #expect(
+                error?.description
+                    == "the wait's timeout of 1.0s ran out before show-task was answered; task"
+                    + " \(taskID) (last seen in progress at 0%) may still be running on the"
+                    + " server: wait for it again with this task-id"
+            )
+            #expect(commands(server).filter { $0 == "show-task" }.count == 2)
+        }
+    }
+
+    @Test func aWaitWithoutAUsableReplyEndsWithTheLastError() async throws {
+        var scenario = Scenario()
+        scenario.faults = [
+            FaultRule(command: "show-task", count: 100, action: .wrongShape(.tasksEmpty))
+        ]
+        try await withSimulator(scenario) { server in
+            let clock = ManualClock()
+            let session = Session(
+                endpoint: Endpoint(url: server.baseURL),
+                budget: nil,
+                clock: clock
+            )
+            _ = try await session.login(admin, options: systemData)
+            let started = try await session.call("export-management", ["file-path": "/x.tgz"])
+            let taskID = try #require(started["task-id"]?.stringValue)
+            let error = await #expect(throws: TaskWaitTimeout.self) {
+                try await session.waitForTask(taskID, timeout: 2) { _ in }
+            }
+            #expect(error?.lastSeen == nil)
+            #expect(
+                error?.lastError?.description
+                    == "show-task: invalid reply (HTTP 200): the reply does not list task \(taskID)"
+            )
+            #expect(
+                error?.description
+                    == "the wait's timeout of 2.0s ran out after show-task failed: show-task:"
+                    + " invalid reply (HTTP 200): the reply does not list task \(taskID); task"
+                    + " \(taskID) may still be running on the server: wait for it again with"
+                    + " this task-id"
+            )
+            // Polls at 0, 0.25, 0.625 and 1.19 s; the next would have come after the timeout.
+            #expect(commands(server).filter { $0 == "show-task" }.count == 4)
+            #expect(clock.now() == 2)
+        }
+    }
+
     @Test func failedShowTasksAreRetriedWithTheSameTaskID() async throws {
         var scenario = Scenario()
         scenario.faults = [

@@ -4,6 +4,7 @@ import Foundation
 import ManagementAPI
 import Playbook
 import Simulator
+import Synchronization
 import Testing
 
 /// What one run of a playbook against a fresh simulator left behind: the engine's result and
@@ -18,6 +19,8 @@ struct Rehearsal {
     var openSessions: [String]
     /// Whether the watchdog had to cancel the run.
     var overran: Bool
+    /// The notes the engine gave the console, in order.
+    var notices: [String] = []
 
     func count(_ command: String) -> Int { requests.filter { $0.command == command }.count }
 
@@ -56,7 +59,10 @@ struct Harness {
         options.simulatorURL = server.baseURL
         options.maxParallel = maxParallel
         options.journal = journal
-        let runner = Runner(plan: plan, options: options)
+        let notices = Mutex<[String]>([])
+        let runner = Runner(plan: plan, options: options) { event in
+            if case .notice(let text, _) = event { notices.withLock { $0.append(text) } }
+        }
         let prepared = try runner.prepare()
         let work = Task { await runner.run(prepared) }
         let overran = await Self.outlasts(work, deadline)
@@ -74,7 +80,8 @@ struct Harness {
             taskNames: server.startedTaskNames,
             issuedSessions: server.issuedSessionIDs,
             openSessions: server.openSessionIDs,
-            overran: overran
+            overran: overran,
+            notices: notices.withLock { $0 }
         )
     }
 

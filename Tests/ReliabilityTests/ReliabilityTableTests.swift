@@ -13,19 +13,10 @@ import Testing
 
     /// What a known issue makes chkflow do today, for the table's middle column, and the number
     /// of its finding in the document.
-    static let actually: [String: (did: String, finding: Int)] = [
-        Hostile.waitTimeoutIgnoredDuringPoll: (
-            "the wait runs past its timeout until libcurl gives up after 120 s (finding 3)", 3
-        ),
-        Hostile.cleanUpUnbounded: (
-            "logout timed out; the clean-up logout then waits 120 s for libcurl (finding 4)", 4
-        ),
-    ]
+    static let actually: [String: (did: String, finding: Int)] = [:]
 
     static func did(_ expectation: Expectation, _ fault: Fault, _ kind: StepKind) -> String {
-        if let issue = expectation.knownIssue, !expectation.intermittent,
-            let known = actually[issue]
-        {
+        if let issue = expectation.knownIssue, let known = actually[issue] {
             return known.did
         }
         switch (fault, kind) {
@@ -34,7 +25,9 @@ import Testing
         case (.code("err_too_many_requests", _), .login):
             return "waits out the login window (61 s) before trying again; timed out first"
         case (.slowReply, .export):
-            return "timed out; the report does not say the export runs on (finding 8)"
+            return "timed out; the reason says export-management was sent and points to --resume"
+        case (.slowReply, .wait):
+            return "timed out at its timeout, the unanswered show-task given up"
         case (.slowReply, .login), (.dropAfterRead, .login):
             return (fault.isDropAfterRead ? "retried, succeeded" : "timed out")
                 + "; the server keeps the lost login's session until its idle timeout"
@@ -49,8 +42,6 @@ import Testing
         case .succeeded: return "succeeded (libcurl sent it again on a new connection)"
         case .failed:
             return "failed" + (expectation.code.map { " with \($0)" } ?? "") + ", not retried"
-        case .timedOut where expectation.intermittent:
-            return "timed out (on a loaded machine it may end late and succeed: finding 3)"
         case .timedOut: return "timed out"
         default: return expectation.status.rawValue
         }
@@ -83,8 +74,7 @@ import Testing
             let cell = groups.map { text, kinds in
                 kinds.map(\.rawValue).joined(separator: ", ") + ": " + text
             }.joined(separator: "; ")
-            let issues = kinds.map { Matrix.expectation($0, fault) }.filter { !$0.intermittent }
-                .compactMap(\.knownIssue)
+            let issues = kinds.map { Matrix.expectation($0, fault) }.compactMap(\.knownIssue)
             let target = kinds.count == 1 ? "the \(kinds[0].rawValue) step" : "each step"
             return "| \(fault) on \(target) | \(cell) | \(lost(issues)) |"
         }
@@ -92,14 +82,18 @@ import Testing
 
     static func hostileRows() -> [String] {
         Hostile.cases.map { hostile in
+            let end =
+                hostile.sessionLeftOpen
+                ? "; the clean-up logout gave up after 5 s and reported the session left open"
+                : "; logged out"
             let did =
                 hostile.knownIssue == nil
                 ? "\(hostile.stepID) \(hostile.status.rawValue)"
-                    + (hostile.reason.map { ": “\($0)”" } ?? "") + "; logged out"
+                    + (hostile.reason.map { ": “\($0)”" } ?? "") + end
                 : actually[hostile.knownIssue ?? ""]?.did ?? ""
             let lost =
-                hostile.knownIssue == nil
-                ? "nothing" : "time: the run waits for libcurl's 120 s request timeout"
+                hostile.sessionLeftOpen
+                ? "the session, which the server keeps until its idle timeout" : "nothing"
             return "| \(hostile.name) | \(did) | \(lost) |"
         }
     }

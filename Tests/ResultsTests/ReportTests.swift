@@ -229,6 +229,14 @@ import Testing
         )
     }
 
+    @Test func sessionsLeftOpenAreListedOnlyWhenThereAreSome() {
+        var run = SampleRuns.everyStatus
+        run.sessionsLeftOpen = ["login"]
+        let totals = Report.json(run, exitCode: 1, chkflowVersion: "0.4.0")["totals"]
+        #expect(totals?["sessions-left-open"] == ["login"])
+        #expect(report()["totals"]?["sessions-left-open"] == nil)
+    }
+
     @Test func theWindowIsRecordedWithItsLatestEnd() {
         let json = Report.json(
             SampleRuns.tiny,
