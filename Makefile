@@ -18,9 +18,11 @@ demo: build
 	@echo "report: out/smc-export-report.json"
 
 # Tests run one at a time: many start servers and processes and wait on real time, and on a
-# 2-core machine running them all at once starves them.
+# 2-core machine running them all at once starves them. Debian's chromium, for the test that
+# screenshots the run timeline, is installed when missing (scripts/install-chromium).
 test: deps
 	@scripts/make-venv
+	@scripts/install-chromium
 	$(SWIFT) build --build-tests
 	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas lint
