@@ -18,12 +18,14 @@ demo: build
 	@echo "report: out/smc-export-report.json"
 
 # Tests run one at a time: many start servers and processes and wait on real time, and on a
-# 2-core machine running them all at once starves them.
+# 2-core machine running them all at once starves them. Debian's chromium, for the test that
+# screenshots the run timeline, is installed when missing (scripts/install-chromium).
 test: deps
 	@scripts/make-venv
+	@scripts/install-chromium
 	$(SWIFT) build --build-tests
 	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
-	@$(MAKE) --no-print-directory schemas lint
+	@$(MAKE) --no-print-directory schemas check-install lint
 	@$(MAKE) --no-print-directory bench-quick
 
 schemas:
@@ -72,7 +74,7 @@ BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
 
-.PHONY: install uninstall
+.PHONY: install uninstall check-install
 
 install:
 	$(SWIFT) build -c release
@@ -84,6 +86,11 @@ install:
 
 uninstall:
 	rm -f $(BINDIR)/chkflow $(BASHCOMPDIR)/chkflow $(ZSHCOMPDIR)/_chkflow $(MAN1DIR)/chkflow.1
+
+# Both recipes above, run on the debug build into temporary folders (PREFIX alone, then DESTDIR):
+# exactly those four files go in and come out. `make test` runs it; it takes a second.
+check-install:
+	@scripts/check-install
 
 # Repeated exports under random faults for an hour (CHKFLOW_SOAK_SECONDS to change it); memory
 # and descriptors must not grow. Not part of `make test`.

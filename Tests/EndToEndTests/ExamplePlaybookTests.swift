@@ -113,6 +113,21 @@ private func changeWindowClosing(inMinutes minutes: Double) throws -> (path: Str
         }
     }
 
+    @Test func everyScenarioStartsWithTheSchemaComment() throws {
+        let folder = Paths.root + "/playbooks/scenarios"
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(Set(files).isSuperset(of: ["blocking-errors.yaml", "mds.yaml"]))
+        let comment = "# yaml-language-server: $schema=../../schemas/scenario.schema.json\n"
+        #expect(
+            FileManager.default.fileExists(atPath: folder + "/../../schemas/scenario.schema.json")
+        )
+        for file in files {
+            let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
+            #expect(text.hasPrefix(comment), "\(file)")
+        }
+    }
+
     // MARK: - pre-export-verification.yaml
 
     @Test func preExportVerificationPassesOnAReadyServer() throws {

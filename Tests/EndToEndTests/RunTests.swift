@@ -129,15 +129,24 @@ import Testing
         )
     }
 
-    @Test func badVariablesStopBeforeAnyRequest() throws {
+    static let badVariables: [(String, String)] = [
+        (
+            "target-version=82",
+            "chkflow: error: --var target-version: '82' does not match the pattern 'R[0-9]+(\\.[0-9]+)?'\n"
+        ),
+        (
+            "days-of-logs=0",
+            "chkflow: error: --var days-of-logs: '0' does not match the pattern '[1-9][0-9]*'\n"
+        ),
+    ]
+
+    @Test(arguments: badVariables)
+    func badVariablesStopBeforeAnyRequest(variable: String, message: String) throws {
         let outcome = try chkflow([
-            "run", Paths.playbook("smc-export.yaml"), "--simulator", "--var", "target-version=82",
+            "run", Paths.playbook("smc-export.yaml"), "--simulator", "--var", variable,
         ])
         #expect(outcome.status == 65)
-        #expect(
-            outcome.stderr
-                == "chkflow: error: --var target-version: '82' does not match the pattern 'R[0-9]+(\\.[0-9]+)?'\n"
-        )
+        #expect(outcome.stderr == message)
     }
 
     @Test func anUnwritableReportIsRefusedBeforeTheRun() throws {

@@ -21,6 +21,19 @@ import Testing
         #expect(plan.playbook.sha256.count == 64)
     }
 
+    @Test func theExampleExportIsForTheTargetVersionWithLogs() throws {
+        let plan = try PlaybookLoader.plan(contentsOf: examplePath("smc-export.yaml"))
+        let step = try #require(plan.nodes.first { $0.step.id == "export" }?.step)
+        guard case .export(let request) = step.kind else {
+            Issue.record("the step 'export' is a \(step.kindName) step")
+            return
+        }
+        #expect(
+            request.fields.map(\.name) == ["file-path", "version", "include-logs", "days-of-logs"]
+        )
+        #expect(request.fields.map(\.value.literal) == [nil, nil, .bool(true), nil])
+    }
+
     @Test func everyProblemOfAFileIsReportedAtOnceSortedByPosition() throws {
         let found = try problems(inFixture: "invalid/many-problems.yaml")
         // Problems found while reading the steps and problems found in the graph, together.

@@ -245,7 +245,7 @@ extension BadInputs {
             arguments: run(["--var", "nope=1"]),
             status: 65,
             message:
-                "chkflow: error: --var nope: the playbook has no input 'nope' (it has: export-path, target-version)"
+                "chkflow: error: --var nope: the playbook has no input 'nope' (it has: days-of-logs, export-path, target-version)"
         ),
         BadInput(
             name: "--var that misses the pattern",

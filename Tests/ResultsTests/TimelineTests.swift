@@ -160,32 +160,4 @@ import Testing
     func ticksAreRoundAndFew(span: Double, expected: Double) {
         #expect(Ticks.step(for: span) == expected)
     }
-
-    @Test(
-        .enabled(if: which("chromium") != nil, "chromium is missing: apt-get install -y chromium")
-    )
-    func chromiumRendersThePage() throws {
-        let folder = Repository.temporaryFolder()
-        let page = folder + "/timeline.html"
-        let picture = folder + "/timeline.png"
-        try TimelinePage.html(report: Self.report).write(
-            toFile: page,
-            atomically: true,
-            encoding: .utf8
-        )
-        let outcome = try runProgram(
-            which("timeout") ?? "/usr/bin/timeout",
-            [
-                "120", which("chromium") ?? "", "--headless", "--no-sandbox", "--disable-gpu",
-                "--hide-scrollbars", "--user-data-dir=\(folder)/profile",
-                "--screenshot=\(picture)", "--window-size=1200,800", "file://\(page)",
-            ]
-        )
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        let size = try FileManager.default.attributesOfItem(atPath: picture)[.size] as? Int ?? 0
-        #expect(size > 20_000)
-        let python = which("python3") ?? "/usr/bin/python3"
-        let check = try runProgram(python, ["-c", pngColoursScript, picture])
-        #expect(check.stdout == "1200x800 colours>50=True green=True red=True\n", "\(check.stderr)")
-    }
 }
