@@ -38,7 +38,7 @@ public final class Journal: Sendable {
 
     /// Appends one record; with `durable`, syncs it (and every record before it) to disk first.
     public func append(_ record: JSON, durable: Bool = true) throws(JournalError) {
-        let line = Array((record.serialized() + "\n").utf8)
+        let line = record.serializedBytes() + [UInt8(ascii: "\n")]
         let failure: String? = descriptor.withLock { fd in
             var written = 0
             while written < line.count {
