@@ -71,6 +71,13 @@ public actor Session {
     private var lastRequest: Double?
     /// When each task this session started was started, on its clock (see `noteTasks`).
     var taskOrigins: [String: ClosedRange<Double>] = [:]
+    /// When the waits of this session plan to poll their tasks next, by task-id.
+    var plannedPolls: [String: Double] = [:]
+    /// The latest show-task entry any wait of this session read of a task, and when.
+    var lastPolled: [String: (info: TaskInfo, time: Double)] = [:]
+    /// The pauses of waits between polls, by task-id, so that a poll of another wait that sees
+    /// the task end can wake its wait at once.
+    var pausedWaits: [String: Task<Void, any Error>] = [:]
 
     /// Seconds since the last request of this session went out (0 before the first).
     public var idleSeconds: Double { lastRequest.map { clock.now() - $0 } ?? 0 }

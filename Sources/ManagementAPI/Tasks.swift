@@ -280,20 +280,30 @@ extension Session {
                 lastPoll: lastPoll
             )
         }
+        defer {
+            for id in ids {
+                plannedPolls[id] = nil
+                lastPolled[id] = nil
+            }
+        }
         // A task started a moment ago cannot have got far: the first poll waits a little.
+        var planned = start
         let origins = ids.compactMap { taskOrigins[$0]?.upperBound }
         if origins.count == ids.count, let started = origins.max() {
-            let firstPoll = started + policy.initialInterval
-            try await clock.sleep(until: deadline.map { min(firstPoll, $0) } ?? firstPoll)
+            planned =
+                deadline.map { min(started + policy.initialInterval, $0) }
+                ?? started + policy.initialInterval
+            for id in ids { plannedPolls[id] = planned }
+            try await clock.sleep(until: planned)
         }
         while true {
             do {
-                guard let round = try await pollOnce(ids, before: deadline) else {
+                guard let (round, seenAt) = try await pollOnce(ids, planned, before: deadline)
+                else {
                     throw timedOut(.unanswered)
                 }
                 failures = 0
                 lastPoll = .answered
-                let seenAt = clock.now()
                 for info in round {
                     latest[info.taskID] = info
                     let sample = ProgressSample(time: seenAt, progress: info.progress)
@@ -326,22 +336,45 @@ extension Session {
                         latest: latestSample[id]
                     )
                 }.min() ?? policy.initialInterval
-            let wakeUp = now + pause
+            planned = now + pause
             // A poll due at or after the deadline could not be answered in time.
-            if let deadline, wakeUp >= deadline {
+            if let deadline, planned >= deadline {
                 try await clock.sleep(until: deadline)
                 throw timedOut(lastPoll)
             }
-            try await clock.sleep(until: wakeUp)
+            for id in running { plannedPolls[id] = planned }
+            try await sleepBetweenPolls(until: planned, waitingFor: running)
             poll += 1
         }
     }
 
-    /// One show-task round, given up when its reply has not come by `deadline`: nil then.
-    private func pollOnce(_ ids: [String], before deadline: Double?) async throws -> [TaskInfo]? {
-        guard let deadline else { return try await pollOnce(ids) }
-        return try await withThrowingTaskGroup(of: [TaskInfo]?.self) { group in
-            group.addTask { try await self.pollOnce(ids) }
+    /// Sleeps until `planned`, or until a poll of another wait sees one of these tasks end.
+    private func sleepBetweenPolls(until planned: Double, waitingFor ids: [String]) async throws {
+        let sleeper = Task { [clock] in try await clock.sleep(until: planned) }
+        for id in ids { pausedWaits[id] = sleeper }
+        defer { for id in ids where pausedWaits[id] == sleeper { pausedWaits[id] = nil } }
+        _ = await withTaskCancellationHandler {
+            await sleeper.result
+        } onCancel: {
+            sleeper.cancel()
+        }
+        try Task.checkCancellation()
+    }
+
+    /// A poll this much earlier than planned serves as well: the waits of one session that
+    /// are due within it share one show-task.
+    static let sharedPollSlack = 0.05
+
+    /// One show-task round planned for `planned`, given up when its reply has not come by
+    /// `deadline`: nil then.
+    private func pollOnce(
+        _ ids: [String],
+        _ planned: Double,
+        before deadline: Double?
+    ) async throws -> (round: [TaskInfo], seenAt: Double)? {
+        guard let deadline else { return try await pollOnce(ids, planned) }
+        return try await withThrowingTaskGroup(of: ([TaskInfo], Double)?.self) { group in
+            group.addTask { try await self.pollOnce(ids, planned) }
             group.addTask {
                 try await self.clock.sleepAwaitingReply(until: deadline)
                 return nil
@@ -351,10 +384,39 @@ extension Session {
         }
     }
 
-    /// One show-task round: an entry for every id, in the order asked.
-    private func pollOnce(_ ids: [String]) async throws -> [TaskInfo] {
-        let tasks = try await showTasks(ids)
-        return try ids.map { id in
+    /// One show-task round: an entry for every id, in the order asked, and when it was read.
+    ///
+    /// When other waits of this session have read all of these tasks since `planned` less the
+    /// slack, their entries serve and nothing is sent. Otherwise the round also asks for the tasks
+    /// of other waits due within the slack, so that they need not send their own; should the
+    /// server refuse the longer list, the round asks again for these tasks alone.
+    private func pollOnce(
+        _ ids: [String],
+        _ planned: Double
+    ) async throws -> (round: [TaskInfo], seenAt: Double) {
+        // Each entry serves once: the next round of this wait needs a newer one.
+        let shared = ids.compactMap { lastPolled.removeValue(forKey: $0) }
+        if shared.count == ids.count, let oldest = shared.map(\.time).min(),
+            oldest >= planned - Self.sharedPollSlack
+        {
+            return (shared.map(\.info), oldest)
+        }
+        let own = Set(ids)
+        let soon = clock.now() + Self.sharedPollSlack
+        let others = plannedPolls.filter { !own.contains($0.key) && $0.value <= soon }
+            .keys.sorted().prefix(49)
+        var tasks: [TaskInfo]
+        do {
+            tasks = try await showTasks(ids + others)
+        } catch let error as APIError where !others.isEmpty && error.kind == .server {
+            tasks = try await showTasks(ids)
+        }
+        let seenAt = clock.now()
+        for task in tasks where !own.contains(task.taskID) && plannedPolls[task.taskID] != nil {
+            lastPolled[task.taskID] = (task, seenAt)
+            if task.status.isTerminal { pausedWaits[task.taskID]?.cancel() }
+        }
+        let round = try ids.map { id in
             guard let info = tasks.first(where: { $0.taskID == id }) else {
                 throw APIError.invalidReply(
                     "show-task",
@@ -364,6 +426,7 @@ extension Session {
             }
             return info
         }
+        return (round, seenAt)
     }
 
     /// Failures a later show-task may not meet: no reply, a busy or starting server.

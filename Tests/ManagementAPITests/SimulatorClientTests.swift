@@ -67,6 +67,33 @@ struct SimulatorClientTests {
         }
     }
 
+    @Test func waitsOfOneSessionShareTheirPolls() async throws {
+        var scenario = Scenario()
+        scenario.verification = TaskBehaviour(duration: 1)
+        try await withSimulator(scenario) { server in
+            let session = Session(endpoint: Endpoint(url: server.baseURL))
+            _ = try await session.login(admin, options: systemData)
+            var taskIDs: [String] = []
+            for _ in 0..<3 {
+                let started = try await session.call(
+                    "export-management",
+                    ["pre-export-verification-only": true]
+                )
+                taskIDs.append(try #require(started["task-id"]?.stringValue))
+            }
+            let statuses = try await withThrowingTaskGroup(of: TaskStatus.self) { group in
+                for id in taskIDs {
+                    group.addTask { try await session.waitForTask(id, timeout: 30) { _ in }.status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == [.succeeded, .succeeded, .succeeded])
+            // Alone, each wait polls three or four times; together they share most polls.
+            let polls = commands(server).filter { $0 == "show-task" }.count
+            #expect(polls >= 2 && polls <= 6, "\(polls) show-task calls")
+        }
+    }
+
     @Test func aSessionThatExpiresDuringAWaitIsRenewedOnceForTheSameTask() async throws {
         var scenario = Scenario()
         scenario.export = TaskBehaviour(duration: 3)
