@@ -29,6 +29,22 @@ func journalTaskID(under folder: String, step: String) throws -> String? {
     return nil
 }
 
+/// The one journal under a state folder.
+func journalFile(under folder: String) throws -> String {
+    let names = FileManager.default.enumerator(atPath: folder)?.allObjects as? [String] ?? []
+    let journals = names.filter { $0.hasSuffix(".ndjson") }
+    try #require(journals.count == 1, "\(journals)")
+    return folder + "/" + journals[0]
+}
+
+/// Cuts a file in the middle of its last line, as a power cut during that write would.
+func tearLastLine(of path: String) throws {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let start = (bytes.dropLast().lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+    let cut = start + (bytes.count - start) / 2
+    try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: path))
+}
+
 @Suite(.serialized) struct ResumeTests {
     private func start(_ arguments: [String], state: String, url: String) throws -> Process {
         let process = chkflowProcess(
@@ -114,6 +130,36 @@ func journalTaskID(under folder: String, step: String) throws -> String? {
         )
         let requests = try simulator.requests()
         #expect(count(requests, command: "export-management") == 1)
+    }
+
+    @Test func aTornLastRecordSurvivesASecondInterruptionAndResume() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
+        let state = folder + "/state"
+        let playbook = Paths.fixture("direct.yaml")
+        let first = try start(["run", playbook], state: state, url: simulator.url)
+        #expect(waitForLine(containing: #""step":"exported""#, inFilesUnder: state, seconds: 20))
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let taskID = try #require(try journalTaskID(under: state, step: "export"))
+        let journal = try journalFile(under: state)
+        try tearLastLine(of: journal)
+
+        let second = try start(["run", playbook, "--resume"], state: state, url: simulator.url)
+        #expect(waitForLine(containing: #""record":"resumed""#, inFilesUnder: state, seconds: 20))
+        kill(second.processIdentifier, SIGKILL)
+        second.waitUntilExit()
+
+        let report = folder + "/report.json"
+        let outcome = try resume(state: state, url: simulator.url, report: report)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let steps = try readJSON(report)["steps"] as? [[String: Any]] ?? []
+        let export = try #require(steps.first { $0["id"] as? String == "export" })
+        #expect(export["status"] as? String == "succeeded")
+        #expect(export["task-id"] as? String == taskID)
+        #expect(count(try simulator.requests(), command: "export-management") == 1)
+        let records = try readLog(journal).map { $0["record"] as? String ?? "" }
+        #expect(records.filter { $0 == "resumed" }.count == 2)
     }
 
     @Test func sigintDuringAWaitLogsOutAndWritesACompleteReport() throws {

@@ -66,6 +66,25 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        (#"{"record":"run"}"# + "\n" + #"{"record":"step-st"#, #"{"record":"run"}"# + "\n"),
+        (#"{"record":"run"}"# + "\n" + #"{"record":"task"}"#, #"{"record":"run"}"# + "\n"),
+        (#"{"record":"ru"#, ""),
+        (#"{"record":"run"}"# + "\n", #"{"record":"run"}"# + "\n"),
+    ])
+    func reopeningAJournalCutsItsTornLastLineBeforeAppending(
+        written: String,
+        kept: String
+    ) throws {
+        let path = NSTemporaryDirectory() + "journal-\(UUID().uuidString).ndjson"
+        try written.write(toFile: path, atomically: false, encoding: .utf8)
+        let journal = try Journal(path: path)
+        try journal.append(["record": "resumed"])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text == kept + #"{"record":"resumed"}"# + "\n")
+        #expect(try Journal.records(at: path).last == ["record": "resumed"])
+    }
+
     @Test func aDamagedLineBeforeTheLastIsAnError() async throws {
         let (path, plan) = try await journaledRun()
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
