@@ -162,7 +162,8 @@ func tearLastLine(of path: String) throws {
         #expect(records.filter { $0 == "resumed" }.count == 2)
     }
 
-    @Test func sigintDuringAWaitLogsOutAndWritesACompleteReport() throws {
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalDuringAWaitDiscardsLogsOutAndWritesACompleteReport(signal: Int32) throws {
         let folder = Paths.temporaryFolder()
         let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
         let state = folder + "/state"
@@ -172,23 +173,31 @@ func tearLastLine(of path: String) throws {
             state: state,
             url: simulator.url
         )
-        #expect(waitForLine(containing: "\"record\":\"task\"", inFilesUnder: state, seconds: 20))
-        usleep(200_000)
-        kill(runner.processIdentifier, SIGINT)
+        #expect(waitForLine(containing: #""step":"exported""#, inFilesUnder: state, seconds: 20))
+        kill(runner.processIdentifier, signal)
         runner.waitUntilExit()
         #expect(runner.terminationStatus == 130)
         let json = try readJSON(report)
         #expect(json["outcome"] as? String == "cancelled")
         #expect(json["exit-code"] as? Int == 130)
         let steps = json["steps"] as? [[String: Any]] ?? []
-        let exported = try #require(steps.first { $0["id"] as? String == "exported" })
-        #expect(exported["status"] as? String == "cancelled")
         #expect(
-            exported["task-id"] as? String == steps.first { $0["id"] as? String == "export" }?[
-                "task-id"
-            ] as? String
+            steps.map { "\($0["id"] ?? ""):\($0["status"] ?? "")" } == [
+                "login:succeeded", "export:succeeded", "exported:cancelled", "check:cancelled",
+                "logout:cancelled",
+            ]
         )
-        #expect(count(try simulator.requests(), command: "logout") == 1)
+        let exported = try #require(steps.first { $0["id"] as? String == "exported" })
+        let taskID = try #require(try journalTaskID(under: state, step: "export"))
+        #expect(exported["task-id"] as? String == taskID)
+        let totals = json["totals"] as? [String: Any] ?? [:]
+        #expect(totals["cleanup-logouts"] as? [String] == ["login"])
+        #expect(totals["discards-failed"] == nil)
+        let requests = try simulator.requests()
+        let cleanUp = requests.compactMap { $0["command"] as? String }.filter {
+            $0 == "discard" || $0 == "logout"
+        }
+        #expect(cleanUp == ["discard", "logout"])
     }
 
     @Test func aSecondRunOfThePlaybookIsRefusedWhileTheFirstHoldsTheStateFolder() throws {
