@@ -200,6 +200,25 @@ func tearLastLine(of path: String) throws {
         #expect(cleanUp == ["discard", "logout"])
     }
 
+    @Test func anUnwritableStateFolderIsRefusedBeforeTheFirstRequest() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
+        let blocker = folder + "/not-a-folder"
+        try Data("a file, not a folder\n".utf8).write(to: URL(fileURLWithPath: blocker))
+        let state = blocker + "/state"
+        let outcome = try chkflow(
+            ["run", Paths.fixture("direct.yaml"), "--state-dir", state],
+            environment: ["CHKP_URL": simulator.url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
+        #expect(outcome.status == 73)
+        #expect(
+            outcome.stderr
+                == "chkflow: error: cannot create the state folder \(state)/runs/direct: Not a directory\n"
+        )
+        let log = (try? String(contentsOfFile: simulator.log, encoding: .utf8)) ?? ""
+        #expect(log.isEmpty)
+    }
+
     @Test func aSecondRunOfThePlaybookIsRefusedWhileTheFirstHoldsTheStateFolder() throws {
         let folder = Paths.temporaryFolder()
         let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
