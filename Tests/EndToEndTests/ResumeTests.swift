@@ -200,6 +200,87 @@ func tearLastLine(of path: String) throws {
         #expect(cleanUp == ["discard", "logout"])
     }
 
+    @Test func aSecondSIGINTExitsAtOnceAndTheJournalStillResumes() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(
+            scenario: "slow-export-slow-discard.yaml",
+            folder: folder
+        )
+        let state = folder + "/state"
+        let report = folder + "/report.json"
+        let runner = chkflowProcess(
+            ["run", Paths.fixture("direct.yaml"), "--report", report, "--state-dir", state],
+            environment: ["CHKP_URL": simulator.url, "CHKP_API_KEY": "chkflow-demo-key"]
+        )
+        let errors = Pipe()
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = errors
+        try runner.run()
+        #expect(waitForLine(containing: #""step":"exported""#, inFilesUnder: state, seconds: 20))
+        kill(runner.processIdentifier, SIGINT)
+        var stderr = ""
+        while !stderr.contains("(again to quit at once)\n") {
+            let data = errors.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            stderr += String(decoding: data, as: UTF8.self)
+        }
+        // The first discard is answered 4 s late: the run is still cleaning up.
+        kill(runner.processIdentifier, SIGINT)
+        runner.waitUntilExit()
+        #expect(runner.terminationStatus == 130)
+        #expect(!FileManager.default.fileExists(atPath: report))
+        #expect(count(try simulator.requests(), command: "logout") == 0)
+        let taskID = try #require(try journalTaskID(under: state, step: "export"))
+
+        let outcome = try resume(state: state, url: simulator.url, report: report)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let steps = try readJSON(report)["steps"] as? [[String: Any]] ?? []
+        let export = try #require(steps.first { $0["id"] as? String == "export" })
+        #expect(export["status"] as? String == "succeeded")
+        #expect(export["task-id"] as? String == taskID)
+        #expect(count(try simulator.requests(), command: "export-management") == 1)
+    }
+
+    @Test func resumeWithARunIDResumesThatRunRatherThanTheLatest() throws {
+        let folder = Paths.temporaryFolder()
+        let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
+        let state = folder + "/state"
+        let playbook = Paths.fixture("direct.yaml")
+        let environment = ["CHKP_URL": simulator.url, "CHKP_API_KEY": "chkflow-demo-key"]
+        let interrupted = try start(["run", playbook], state: state, url: simulator.url)
+        #expect(waitForLine(containing: #""step":"exported""#, inFilesUnder: state, seconds: 20))
+        kill(interrupted.processIdentifier, SIGKILL)
+        interrupted.waitUntilExit()
+        let earlier = try journalFile(under: state)
+        let runID = String(earlier.split(separator: "/").last!.dropLast(".ndjson".count))
+        let taskID = try #require(try journalTaskID(under: state, step: "export"))
+        // Run ids start with the second the run started: the next run must be later.
+        let stamp = DateFormatter()
+        stamp.dateFormat = "yyyyMMddHHmmss"
+        stamp.timeZone = TimeZone(identifier: "UTC")
+        while stamp.string(from: Date()) == runID.prefix(14) { usleep(50_000) }
+        let later = try chkflow(
+            ["run", playbook, "--simulator", "--state-dir", state],
+            environment: environment
+        )
+        #expect(later.status == 0, "\(later.stderr)")
+
+        let report = folder + "/report.json"
+        let outcome = try chkflow(
+            ["run", playbook, "--state-dir", state, "--resume", runID, "--report", report],
+            environment: environment
+        )
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("chkflow: resuming run \(runID)\n"))
+        let json = try readJSON(report)
+        #expect(json["run-id"] as? String == runID)
+        let steps = json["steps"] as? [[String: Any]] ?? []
+        let export = try #require(steps.first { $0["id"] as? String == "export" })
+        #expect(export["task-id"] as? String == taskID)
+        #expect(export["reason"] as? String == "kept from the interrupted run")
+        #expect(count(try simulator.requests(), command: "export-management") == 1)
+    }
+
     @Test func anUnwritableStateFolderIsRefusedBeforeTheFirstRequest() throws {
         let folder = Paths.temporaryFolder()
         let simulator = try SimulatorProcess(scenario: "slow-export.yaml", folder: folder)
