@@ -23,15 +23,54 @@ public final class Journal: Sendable {
     private let descriptor: Mutex<Int32>
 
     /// Opens (or creates, mode 0600) the journal at `path` for appending.
+    ///
+    /// A torn last line (the bytes after the last newline, left by a power cut or a kill in the
+    /// middle of a write) is cut off and the cut synced before anything is appended: otherwise
+    /// the next record would be written straight after it, and the torn line, now in the
+    /// middle, would make the journal unreadable for every later resume.
     public init(path: String) throws(JournalError) {
-        let opened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let opened = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard opened >= 0 else {
             throw JournalError(
                 "cannot open the journal \(path): \(String(cString: strerror(errno)))"
             )
         }
+        if let failure = Self.cutTornTail(opened) {
+            close(opened)
+            throw JournalError(
+                "cannot cut the torn last line of the journal \(path): \(failure)"
+            )
+        }
         self.path = path
         self.descriptor = Mutex(opened)
+    }
+
+    /// Truncates the file after its last newline (to nothing when it has none) and syncs the
+    /// new length; nil when done or nothing was torn, else why it failed.
+    private static func cutTornTail(_ fd: Int32) -> String? {
+        var stats = stat()
+        guard fstat(fd, &stats) == 0 else { return String(cString: strerror(errno)) }
+        var end = Int(stats.st_size)
+        let size = end
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        scan: while end > 0 {
+            let start = max(0, end - buffer.count)
+            let count = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress, end - start, off_t(start))
+            }
+            guard count == end - start else { return String(cString: strerror(errno)) }
+            for index in stride(from: count - 1, through: 0, by: -1)
+            where buffer[index] == UInt8(ascii: "\n") {
+                end = start + index + 1
+                break scan
+            }
+            end = start
+        }
+        guard end < size else { return nil }
+        guard ftruncate(fd, off_t(end)) == 0, fsync(fd) == 0 else {
+            return String(cString: strerror(errno))
+        }
+        return nil
     }
 
     deinit { descriptor.withLock { _ = close($0) } }

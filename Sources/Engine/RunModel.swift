@@ -119,6 +119,9 @@ public struct RunResult: Sendable {
     /// Sessions still open at the end that the engine could not log out: their logout failed
     /// or got no reply in time, so they stay on the server until its idle timeout.
     public var sessionsLeftOpen: [String] = []
+    /// Sessions of a cancelled run whose unpublished changes the clean-up could not discard:
+    /// the discard failed or got no reply in time.
+    public var discardsFailed: [String] = []
 }
 
 /// What the engine reports while it runs; the CLI turns these into progress lines and the

@@ -7,6 +7,8 @@ struct StepOutcome: Sendable {
     var result: StepResult
     /// The session a login step opened.
     var openedSession: (any Connection)?
+    /// Whether that session logged in `read-only`, so that it can have no changes to discard.
+    var openedReadOnly = false
     var server: ServerSummary?
     /// The login step whose session a logout step closed.
     var closedSession: String?

@@ -77,7 +77,20 @@ public final class Runner: Sendable {
         )
         var state = RunState(nodes: plan.nodes, shared: shared)
         await schedule(&state)
-        let cleanup = await registry.logOutRemaining(within: options.cleanUpLogoutTimeout)
+        let cancelled = state.cancelled || Task.isCancelled
+        let cleanup = await registry.logOutRemaining(
+            within: options.cleanUpLogoutTimeout,
+            discarding: cancelled
+        )
+        for (id, why) in cleanup.discardsFailed {
+            onEvent(
+                .notice(
+                    "the unpublished changes of session '\(id)' were not discarded: \(why); they"
+                        + " may stay on the server until an administrator discards them",
+                    at: Self.now()
+                )
+            )
+        }
         for id in cleanup.loggedOut {
             onEvent(
                 .notice("logged out session '\(id)', which no logout step closed", at: Self.now())
@@ -95,8 +108,7 @@ public final class Runner: Sendable {
         let totals = await registry.totals()
         let ordered = state.orderedResults
         let outcome: RunResult.Outcome =
-            state.cancelled || Task.isCancelled
-            ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
+            cancelled ? .cancelled : ordered.contains { $0.status.failsRun } ? .failed : .succeeded
         journal(["record": "run-ended", "outcome": .string(outcome.rawValue)], durable: true)
         return RunResult(
             runID: prepared.runID,
@@ -112,7 +124,8 @@ public final class Runner: Sendable {
             logins: totals.logins,
             waitingSeconds: Self.waiting(ordered),
             cleanupLogouts: cleanup.loggedOut,
-            sessionsLeftOpen: cleanup.leftOpen.map(\.id)
+            sessionsLeftOpen: cleanup.leftOpen.map(\.id),
+            discardsFailed: cleanup.discardsFailed.map(\.id)
         )
     }
 
@@ -160,7 +173,11 @@ public final class Runner: Sendable {
                 journalStepEnd(outcome.result, labelled: state.labelledID(position))
                 state.finish(position, outcome)
                 if let session = outcome.openedSession {
-                    await registry.add(session, id: labelled(outcome.result.id, state.label))
+                    await registry.add(
+                        session,
+                        id: labelled(outcome.result.id, state.label),
+                        readOnly: outcome.openedReadOnly
+                    )
                 }
                 if let server = outcome.server { await registry.add(server) }
                 onEvent(.stepEnded(labelled(outcome.result, state.label)))
@@ -278,7 +295,7 @@ actor ParallelLimit {
 
 /// Every session and server a run met, for the totals and the final clean-up.
 actor SessionRegistry {
-    private var sessions: [(id: String, session: any Connection)] = []
+    private var sessions: [(id: String, session: any Connection, readOnly: Bool)] = []
     private var serverList: [ServerSummary] = []
     private var taskIDs: Set<String> = []
 
@@ -287,7 +304,9 @@ actor SessionRegistry {
 
     func knows(taskID: String) -> Bool { taskIDs.contains(taskID) }
 
-    func add(_ session: any Connection, id: String) { sessions.append((id, session)) }
+    func add(_ session: any Connection, id: String, readOnly: Bool = false) {
+        sessions.append((id, session, readOnly))
+    }
 
     func add(_ server: ServerSummary) { serverList.append(server) }
 
@@ -298,24 +317,35 @@ actor SessionRegistry {
         var loggedOut: [String] = []
         /// Sessions whose logout failed or timed out, each with the reason.
         var leftOpen: [(id: String, why: String)] = []
+        /// Sessions whose discard failed or timed out, each with the reason.
+        var discardsFailed: [(id: String, why: String)] = []
     }
 
     /// Logs out every session still open, all at once and outside any cancellation, so none is
     /// left behind; each logout may take `limit` seconds, after which it is given up.
-    func logOutRemaining(within limit: Double) async -> CleanUp {
-        var open: [(id: String, session: any Connection)] = []
+    ///
+    /// With `discarding` (the run was cancelled), each session that is not read-only first
+    /// sends `discard`, also given up after `limit` seconds, so that the changes a cancelled
+    /// step left unpublished do not stay on the server, locking what they touched. The logout
+    /// is sent whether or not the discard worked.
+    func logOutRemaining(within limit: Double, discarding: Bool = false) async -> CleanUp {
+        var open: [(id: String, session: any Connection, readOnly: Bool)] = []
         for entry in sessions where await entry.session.isLoggedIn { open.append(entry) }
-        let endings = await withTaskGroup(of: (Int, String?).self) { group in
+        let endings = await withTaskGroup(of: (Int, Ending).self) { group in
             for (index, entry) in open.enumerated() {
-                group.addTask { (index, await Self.logOut(entry.session, within: limit)) }
+                let discard = discarding && !entry.readOnly
+                group.addTask {
+                    (index, await Self.close(entry.session, discard: discard, within: limit))
+                }
             }
-            var endings = [String?](repeating: nil, count: open.count)
+            var endings = [Ending](repeating: Ending(), count: open.count)
             for await (index, ending) in group { endings[index] = ending }
             return endings
         }
         var cleanUp = CleanUp()
         for (entry, ending) in zip(open, endings) {
-            if let why = ending {
+            if let why = ending.discard { cleanUp.discardsFailed.append((entry.id, why)) }
+            if let why = ending.logout {
                 cleanUp.leftOpen.append((entry.id, why))
             } else {
                 cleanUp.loggedOut.append(entry.id)
@@ -324,12 +354,37 @@ actor SessionRegistry {
         return cleanUp
     }
 
-    /// Logs one session out in a task of its own, which the run's cancellation does not reach,
-    /// and cancels it after `limit` seconds; nil when the session is closed, else why not.
-    private static func logOut(_ session: any Connection, within limit: Double) async -> String? {
-        let logout = Task.detached { () -> (any Error)? in
+    /// Why the discard and the logout of one session failed; nil for each that worked.
+    private struct Ending: Sendable {
+        var discard: String?
+        var logout: String?
+    }
+
+    private static func close(
+        _ session: any Connection,
+        discard: Bool,
+        within limit: Double
+    ) async -> Ending {
+        var ending = Ending()
+        if discard {
+            ending.discard = await bounded("discard", within: limit) {
+                _ = try await session.call("discard", [:])
+            }
+        }
+        ending.logout = await bounded("logout", within: limit) { try await session.logout() }
+        return ending
+    }
+
+    /// Sends one clean-up command in a task of its own, which the run's cancellation does not
+    /// reach, and cancels it after `limit` seconds; nil when it worked, else why not.
+    private static func bounded(
+        _ command: String,
+        within limit: Double,
+        _ send: @escaping @Sendable () async throws -> Void
+    ) async -> String? {
+        let request = Task.detached { () -> (any Error)? in
             do {
-                try await session.logout()
+                try await send()
                 return nil
             } catch {
                 return error
@@ -337,21 +392,21 @@ actor SessionRegistry {
         }
         let timer = Task.detached {
             try await Task.sleep(for: .milliseconds(Int(limit * 1000)))
-            logout.cancel()
+            request.cancel()
         }
-        let error = await logout.value
+        let error = await request.value
         timer.cancel()
         switch error {
         case nil: return nil
         case is CancellationError:
-            return "the server did not answer its logout within \(DurationText.format(limit))"
-        case let error?: return "its logout failed (\(error))"
+            return "the server did not answer its \(command) within \(DurationText.format(limit))"
+        case let error?: return "its \(command) failed (\(error))"
         }
     }
 
     func totals() async -> CallStatistics {
         var total = CallStatistics()
-        for (_, session) in sessions {
+        for (_, session, _) in sessions {
             let statistics = await session.statistics
             total.calls += statistics.calls
             total.logins += statistics.logins

@@ -32,14 +32,8 @@ public struct StateDirectory: Sendable {
     /// the export.
     public func prepare(playbook name: String) throws(JournalError) {
         let folder = runsFolder(playbook: name)
-        do {
-            try FileManager.default.createDirectory(
-                atPath: folder,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-        } catch {
-            throw JournalError("cannot create the state folder \(folder): \(Self.reason(error))")
+        if let failure = Self.makeFolders(folder) {
+            throw JournalError("cannot create the state folder \(folder): \(failure)")
         }
         guard access(folder, W_OK) == 0 else {
             throw JournalError("the state folder \(folder) is not writable")
@@ -72,8 +66,18 @@ public struct StateDirectory: Sendable {
         return mapped.isEmpty ? "playbook" : String(mapped)
     }
 
-    private static func reason(_ error: any Error) -> String {
-        (error as NSError).localizedFailureReason ?? error.localizedDescription
+    /// Creates a folder and the folders above it that are missing, each mode 0700; nil when
+    /// done, else the system's reason (such as `Not a directory`).
+    private static func makeFolders(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) == 0 || errno == EEXIST { continue }
+            return String(cString: strerror(errno))
+        }
+        var stats = stat()
+        guard stat(path, &stats) == 0 else { return String(cString: strerror(errno)) }
+        return stats.st_mode & S_IFMT == S_IFDIR ? nil : String(cString: strerror(ENOTDIR))
     }
 }
 

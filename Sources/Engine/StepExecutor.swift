@@ -350,6 +350,7 @@ struct StepExecutor {
             try await session.login(credentials, options: options)
         }
         outcome.openedSession = session
+        outcome.openedReadOnly = options.readOnly
         outcome.result.outputs = [
             "api-server-version": reply["api-server-version"] ?? .null,
             "url": reply["url"] ?? .null, "session-timeout": reply["session-timeout"] ?? .null,

@@ -191,6 +191,9 @@ extension Report {
         if !run.sessionsLeftOpen.isEmpty {
             totals["sessions-left-open"] = .array(run.sessionsLeftOpen.map(JSON.string))
         }
+        if !run.discardsFailed.isEmpty {
+            totals["discards-failed"] = .array(run.discardsFailed.map(JSON.string))
+        }
         return .object(totals)
     }
 

@@ -53,17 +53,109 @@ import Testing
         #expect(mode == 0o600)
     }
 
-    @Test func aJournalCutAtAnyByteOfItsLastRecordStillResumes() async throws {
-        let (path, plan) = try await journaledRun()
+    /// A journal cut at every byte of an export's `intent` and `task` records resumes each time.
+    ///
+    /// A whole `intent` means the export may have reached the server, so the resume adopts its
+    /// task; a torn one means it was never sent (the intent is synced first), so the resume
+    /// sends it; a whole `task` record is re-attached to. Never a second export.
+    @Test func aJournalCutInItsIntentOrTaskRecordResumesWithoutASecondExport() async throws {
+        let text =
+            playbookHead + """
+                  - id: export
+                    export:
+                      file-path: /var/log/x.tgz
+                  - id: logout
+                    if: ${{ always() }}
+                    logout: {}
+                """
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
+        var scenario = Scenario.default
+        // Still in progress at every resume, which adoption needs; no step waits for it.
+        scenario.export = TaskBehaviour(duration: 3600)
+        let original = SimulatorServer(scenario: scenario)
+        try original.start()
+        defer { original.stop() }
+        let path = NSTemporaryDirectory() + "journal-\(UUID().uuidString).ndjson"
+        var options = RunOptions()
+        options.simulatorURL = original.baseURL
+        options.journal = try Journal(path: path)
+        let runner = Runner(plan: plan, options: options)
+        let first = await runner.run(try runner.prepare())
+        let taskID = try #require(first.step("export")?.taskID)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let lastStart = (bytes.dropLast().lastIndex(of: UInt8(ascii: "\n")) ?? 0) + 1
-        let complete = try ResumeState.load(journal: path, playbook: plan.playbook)
-        for cut in lastStart..<bytes.count {
+        let intent = try #require(lineRange(of: "intent", in: bytes))
+        let task = try #require(lineRange(of: "task", in: bytes))
+        try #require(task.lowerBound == intent.upperBound)
+
+        for cut in intent.lowerBound...task.upperBound {
             let copy = path + ".cut"
             try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: copy))
-            let state = try ResumeState.load(journal: copy, playbook: plan.playbook)
-            #expect(state.runID == complete.runID, "cut at \(cut)")
+            let sent = cut >= intent.upperBound
+            let server = sent ? original : SimulatorServer(scenario: scenario)
+            if !sent { try server.start() }
+            defer { if !sent { server.stop() } }
+            let before = server.requests.count(of: "export-management")
+            var resumed = RunOptions()
+            resumed.simulatorURL = server.baseURL
+            resumed.resume = try ResumeState.load(journal: copy, playbook: plan.playbook)
+            let again = Runner(plan: plan, options: resumed)
+            let result = await again.run(try again.prepare())
+            let export = try #require(result.step("export"), "cut at \(cut)")
+            let exports = server.requests.count(of: "export-management") - before
+            #expect(result.outcome == .succeeded, "cut at \(cut)")
+            #expect(export.status == .succeeded, "cut at \(cut)")
+            if !sent {
+                #expect(exports == 1, "cut at \(cut)")
+                #expect(export.taskID != nil && export.taskID != taskID, "cut at \(cut)")
+                #expect(export.reason == nil, "cut at \(cut)")
+            } else if cut < task.upperBound {
+                #expect(exports == 0, "cut at \(cut)")
+                #expect(export.taskID == taskID, "cut at \(cut)")
+                #expect(
+                    export.reason
+                        == "the reply to export-management was lost; adopted task \(taskID), found with show-tasks",
+                    "cut at \(cut)"
+                )
+            } else {
+                #expect(exports == 0, "cut at \(cut)")
+                #expect(export.taskID == taskID, "cut at \(cut)")
+                #expect(
+                    export.reason
+                        == "re-attached to task \(taskID), started before the interruption",
+                    "cut at \(cut)"
+                )
+            }
         }
+    }
+
+    /// The bytes of the first journal line whose record is `name`, its newline included.
+    private func lineRange(of name: String, in bytes: [UInt8]) -> Range<Int>? {
+        var start = 0
+        while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            let record = try? JSON.parse(bytes[start..<newline])
+            if record?["record"]?.stringValue == name { return start..<(newline + 1) }
+            start = newline + 1
+        }
+        return nil
+    }
+
+    @Test(arguments: [
+        (#"{"record":"run"}"# + "\n" + #"{"record":"step-st"#, #"{"record":"run"}"# + "\n"),
+        (#"{"record":"run"}"# + "\n" + #"{"record":"task"}"#, #"{"record":"run"}"# + "\n"),
+        (#"{"record":"ru"#, ""),
+        (#"{"record":"run"}"# + "\n", #"{"record":"run"}"# + "\n"),
+    ])
+    func reopeningAJournalCutsItsTornLastLineBeforeAppending(
+        written: String,
+        kept: String
+    ) throws {
+        let path = NSTemporaryDirectory() + "journal-\(UUID().uuidString).ndjson"
+        try written.write(toFile: path, atomically: false, encoding: .utf8)
+        let journal = try Journal(path: path)
+        try journal.append(["record": "resumed"])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text == kept + #"{"record":"resumed"}"# + "\n")
+        #expect(try Journal.records(at: path).last == ["record": "resumed"])
     }
 
     @Test func aDamagedLineBeforeTheLastIsAnError() async throws {
