@@ -27,6 +27,7 @@ test: deps
 	CHKFLOW_SDK_PYTHON=$(CURDIR)/.venv/bin/python $(SWIFT) test --skip-build --no-parallel
 	@$(MAKE) --no-print-directory schemas check-install lint
 	@$(MAKE) --no-print-directory bench-quick
+	@$(MAKE) --no-print-directory fuzz-quick
 
 schemas:
 	.venv/bin/python scripts/check-schemas.py
@@ -37,9 +38,9 @@ lint:
 clean:
 	rm -rf .build out .venv
 
-# Neither target below is part of `make test`: each builds its binary from the module sources
-# with swiftc, outside SwiftPM.
-.PHONY: fuzz bench-playbook
+# Each target below builds its binary from the module sources with swiftc, outside SwiftPM;
+# only `fuzz-quick` is part of `make test`.
+.PHONY: fuzz fuzz-quick bench-playbook
 
 # libFuzzer on the YAML loader, the playbook checks and the expression parser. Runs
 # FUZZ_SECONDS (10 minutes unless told), then merges what it found into Fuzz/corpus.
@@ -53,6 +54,22 @@ fuzz:
 	    -timeout=10 -dict=Fuzz/playbook.dict -artifact_prefix=$(FUZZ_OUT)/artifacts/ \
 	    -print_final_stats=1 $(FUZZ_OUT)/corpus Fuzz/corpus
 	SWIFT_BACKTRACE=enable=no $(FUZZ_OUT)/fuzz-playbook -merge=1 Fuzz/corpus $(FUZZ_OUT)/corpus
+
+# The time-boxed run that `make test` makes: the same target for FUZZ_QUICK_SECONDS (a minute)
+# from the kept corpus, failing on any crash, leak or hang; it leaves Fuzz/corpus as it is.
+FUZZ_QUICK_SECONDS ?= 60
+
+fuzz-quick:
+	@Fuzz/build $(FUZZ_OUT) >/dev/null
+	@rm -rf $(FUZZ_OUT)/quick && mkdir -p $(FUZZ_OUT)/quick $(FUZZ_OUT)/artifacts
+	@status=0; SWIFT_BACKTRACE=enable=no $(FUZZ_OUT)/fuzz-playbook \
+	    -max_total_time=$(FUZZ_QUICK_SECONDS) -timeout=10 -dict=Fuzz/playbook.dict \
+	    -artifact_prefix=$(FUZZ_OUT)/artifacts/ -print_final_stats=1 $(FUZZ_OUT)/quick \
+	    Fuzz/corpus >$(FUZZ_OUT)/quick.log 2>&1 || status=$$?; \
+	tail -8 $(FUZZ_OUT)/quick.log; \
+	[ $$status -eq 0 ] || echo "fuzz-quick: the fuzzer failed (exit $$status);" \
+	    "any input that crashed it is in $(FUZZ_OUT)/artifacts/"; \
+	exit $$status
 
 # Validating and planning a generated 10,000-step playbook, in release mode: the time (under a
 # second) and the peak memory (against ten times the file size).
