@@ -39,6 +39,10 @@ struct PlaybookDecoder {
     var loopVariables: [String] = []
     /// What could not be decoded, so that checks across the playbook stay quiet about it.
     var gaps = DecodingGaps()
+    /// Top-level steps decoded while the file was read (`decodeStreamedStep`).
+    var streamedSteps: [Step] = []
+    /// Entries of the top-level `steps` seen while the file was read, decodable or not.
+    var streamedCount = 0
 
     init(file: String) { self.file = file }
 

@@ -27,36 +27,46 @@ public enum PlaybookLoadError: Error, Sendable, CustomStringConvertible {
 public enum PlaybookLoader {
     /// Loads a playbook from bytes and checks it as a whole.
     public static func plan(bytes: [UInt8], file: String) throws(PlaybookLoadError) -> Plan {
-        let decoder = try decode(bytes: bytes, file: file)
-        guard let playbook = decoder.playbook else {
-            throw .invalid(PlaybookError(decoder.diagnostics))
+        try plan(decode(bytes: bytes, file: file))
+    }
+
+    private static func plan(
+        _ decoded: (playbook: Playbook?, diagnostics: [Diagnostic], gaps: DecodingGaps)
+    ) throws(PlaybookLoadError) -> Plan {
+        guard let playbook = decoded.playbook else {
+            throw .invalid(PlaybookError(decoded.diagnostics))
         }
         // The graph is checked even when decoding found problems, so that one run of
         // `chkflow validate` reports them all.
-        var planner = Planner(playbook: playbook, gaps: decoder.gaps)
+        var planner = Planner(playbook: playbook, gaps: decoded.gaps)
         let plan = planner.plan()
-        let diagnostics = decoder.diagnostics + planner.diagnostics
+        let diagnostics = decoded.diagnostics + planner.diagnostics
         guard diagnostics.isEmpty else { throw .invalid(PlaybookError(diagnostics)) }
         return plan
     }
 
     /// Reads the YAML and decodes it.
     ///
-    /// The node tree lives only in here, so its memory is given back before the graph is planned.
+    /// Each top-level step is decoded as soon as the loader has read it, and its nodes are given
+    /// back then, so the node tree of the whole list never exists; the rest of the tree lives
+    /// only in here, and its memory is given back before the graph is planned.
     private static func decode(
-        bytes: [UInt8],
+        bytes: consuming [UInt8],
         file: String
     ) throws(PlaybookLoadError) -> (
         playbook: Playbook?, diagnostics: [Diagnostic], gaps: DecodingGaps
     ) {
+        let sha256 = SHA256.hex(bytes)
+        var decoder = PlaybookDecoder(file: file)
         let root: PlaybookYAML.Node
         do {
-            root = try YAMLLoader.load(bytes, file: file)
+            root = try YAMLLoader.load(bytes, file: file, streamingEntriesOf: "steps") { entry in
+                decoder.decodeStreamedStep(entry)
+            }
         } catch {
             throw .yaml(error)
         }
-        var decoder = PlaybookDecoder(file: file)
-        let playbook = decoder.decodePlaybook(consume root, sha256: SHA256.hex(bytes))
+        let playbook = decoder.decodePlaybook(consume root, sha256: sha256)
         return (playbook, decoder.diagnostics, decoder.gaps)
     }
 
@@ -68,6 +78,7 @@ public enum PlaybookLoader {
         } catch {
             throw .yaml(error)
         }
-        return try plan(bytes: bytes, file: path)
+        // The bytes are given back once decoded, before the graph is planned.
+        return try plan(decode(bytes: consume bytes, file: path))
     }
 }

@@ -14,6 +14,42 @@ public enum YAMLLoader {
         file: String,
         limits: YAMLLimits = .init()
     ) throws(YAMLError) -> Node {
+        try checkSize(bytes, file: file, limits: limits)
+        let parser = try EventParser(bytes: bytes, file: file)
+        var composer = Composer(limits: limits, file: file)
+        while try parser.parseEvent(into: &composer) {}
+        return try composer.finish()
+    }
+
+    /// Loads the single document in `bytes`, handing each entry of one top-level list to
+    /// `handle` as soon as the entry is complete, so that a long list is never held whole.
+    ///
+    /// When the document is a mapping whose `key` (compared by text, as duplicate keys are) has
+    /// a list as its value, every entry of that list goes to `handle`, in order, and the list is
+    /// empty in the returned tree. A list with an anchor is returned whole, without calls to
+    /// `handle`. Entries may reach `handle` before a later part of the file turns out to be
+    /// invalid; the error is thrown all the same.
+    public static func load(
+        _ bytes: [UInt8],
+        file: String,
+        limits: YAMLLimits = .init(),
+        streamingEntriesOf key: String,
+        to handle: (consuming Node) -> Void
+    ) throws(YAMLError) -> Node {
+        try checkSize(bytes, file: file, limits: limits)
+        let parser = try EventParser(bytes: bytes, file: file)
+        var composer = Composer(limits: limits, file: file, streamedKey: key)
+        while try parser.parseEvent(into: &composer) {
+            if let entry = composer.takeStreamedItem() { handle(entry) }
+        }
+        return try composer.finish()
+    }
+
+    private static func checkSize(
+        _ bytes: [UInt8],
+        file: String,
+        limits: YAMLLimits
+    ) throws(YAMLError) {
         let start = Mark(line: 1, column: 1)
         guard bytes.count <= limits.maximumBytes else {
             throw YAMLError(file: file, mark: start, message: tooLarge(limits))
@@ -22,10 +58,6 @@ public enum YAMLLoader {
             let message = "the file is UTF-16 encoded; save it as UTF-8"
             throw YAMLError(file: file, mark: start, message: message)
         }
-        let parser = try EventParser(bytes: bytes, file: file)
-        var composer = Composer(limits: limits, file: file)
-        while try parser.parseEvent(into: &composer) {}
-        return try composer.finish()
     }
 
     /// Reads the file at `path` and loads its single document.
