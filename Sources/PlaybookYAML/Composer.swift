@@ -43,9 +43,11 @@ struct Composer {
     /// A finished entry of the streamed list, not yet taken.
     private var streamedItem: Node?
 
-    /// With `streamedKey`, the entries of the list that is that key's value in the root mapping
-    /// are handed out one by one as they finish, and that list stays empty in the tree. A list
-    /// with an anchor is kept whole, since an alias to it must repeat its entries.
+    /// Starts a document; `streamedKey` names the top-level list to hand out entry by entry.
+    ///
+    /// The entries of the list that is that key's value in the root mapping are handed out one by
+    /// one as they finish, and that list stays empty in the tree. A list with an anchor is kept
+    /// whole, since an alias to it must repeat its entries.
     init(limits: YAMLLimits, file: String, streamedKey: String? = nil) {
         self.streamedKey = streamedKey
         self.limits = limits

@@ -16,7 +16,8 @@ import Testing
     }
 
     @Test func handsOutEachEntryInOrderAndLeavesTheListEmpty() throws {
-        let (root, entries) = try stream("name: x\nsteps:\n  - id: a\n  - {id: b}\n  - c\nafter: 1\n")
+        let text = "name: x\nsteps:\n  - id: a\n  - {id: b}\n  - c\nafter: 1\n"
+        let (root, entries) = try stream(text)
         #expect(entries == ["a@3:5", "b@4:5", "c@5:5"])
         #expect(root["steps"]?.items?.count == 0)
         #expect(root["steps"]?.mark == Mark(line: 3, column: 3))
