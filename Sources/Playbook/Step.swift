@@ -2,24 +2,136 @@ import ChkflowCore
 import PlaybookYAML
 
 /// One step of a playbook.
+///
+/// A step is one reference to its fields, shared by the playbook, the plan and the engine's
+/// indexes, and copied only when one of them changes a field. Inline, the fields take more than
+/// 200 bytes, and a large playbook's steps would be held twice: in the playbook and in the plan.
 public struct Step: Sendable {
-    public var id: String
-    public var kind: Kind
-    public var needs: [String]
+    private struct Fields: Sendable {
+        var id: String
+        var kind: Kind
+        var needs: [String]
+        var condition: Template?
+        var session: String?
+        var onError: [ErrorRule]
+        var retry: RetryPolicy?
+        var timeout: Double?
+        var expect: Double?
+        var mark: Mark
+        var needMarks: [Mark]
+        var sessionMark: Mark?
+    }
+
+    // `@unchecked Sendable`: the fields change only through `update`, which copies them first
+    // unless this step is their only owner, so no storage another value can see is ever written.
+    private final class Storage: @unchecked Sendable {
+        var fields: Fields
+
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var storage: Storage
+
+    init(
+        id: String,
+        kind: Kind,
+        needs: [String],
+        condition: Template?,
+        session: String?,
+        onError: [ErrorRule],
+        retry: RetryPolicy?,
+        timeout: Double?,
+        expect: Double?,
+        mark: Mark,
+        needMarks: [Mark] = [],
+        sessionMark: Mark? = nil
+    ) {
+        let fields = Fields(
+            id: id,
+            kind: kind,
+            needs: needs,
+            condition: condition,
+            session: session,
+            onError: onError,
+            retry: retry,
+            timeout: timeout,
+            expect: expect,
+            mark: mark,
+            needMarks: needMarks,
+            sessionMark: sessionMark
+        )
+        storage = Storage(fields)
+    }
+
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
+        change(&storage.fields)
+    }
+
+    public var id: String {
+        get { storage.fields.id }
+        set { update { $0.id = newValue } }
+    }
+
+    public var kind: Kind {
+        get { storage.fields.kind }
+        set { update { $0.kind = newValue } }
+    }
+
+    public var needs: [String] {
+        get { storage.fields.needs }
+        set { update { $0.needs = newValue } }
+    }
+
     /// `when` or `if`; nil means `success()`.
-    public var condition: Template?
+    public var condition: Template? {
+        get { storage.fields.condition }
+        set { update { $0.condition = newValue } }
+    }
+
     /// The id of the login step whose session the step uses.
-    public var session: String?
-    public var onError: [ErrorRule]
-    public var retry: RetryPolicy?
-    public var timeout: Double?
+    public var session: String? {
+        get { storage.fields.session }
+        set { update { $0.session = newValue } }
+    }
+
+    public var onError: [ErrorRule] {
+        get { storage.fields.onError }
+        set { update { $0.onError = newValue } }
+    }
+
+    public var retry: RetryPolicy? {
+        get { storage.fields.retry }
+        set { update { $0.retry = newValue } }
+    }
+
+    public var timeout: Double? {
+        get { storage.fields.timeout }
+        set { update { $0.timeout = newValue } }
+    }
+
     /// How long the step is expected to take, for the change window.
-    public var expect: Double?
-    public var mark: Mark
+    public var expect: Double? {
+        get { storage.fields.expect }
+        set { update { $0.expect = newValue } }
+    }
+
+    public var mark: Mark {
+        get { storage.fields.mark }
+        set { update { $0.mark = newValue } }
+    }
+
     /// Where each of `needs` is written, in the same order.
-    var needMarks: [Mark] = []
+    var needMarks: [Mark] {
+        get { storage.fields.needMarks }
+        set { update { $0.needMarks = newValue } }
+    }
+
     /// Where `session` is written.
-    var sessionMark: Mark?
+    var sessionMark: Mark? {
+        get { storage.fields.sessionMark }
+        set { update { $0.sessionMark = newValue } }
+    }
 
     // Indirect: the payloads differ a lot in size (a login holds eight templates), and a step is
     // copied into the plan and indexes; boxing keeps every step small.
