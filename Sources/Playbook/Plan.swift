@@ -25,16 +25,52 @@ public enum CommandClass: String, Sendable {
 
 /// A playbook resolved into a graph: every step with the steps it waits for.
 public struct Plan: Sendable {
+    /// Why one step waits for another.
+    public enum Reason: String, Sendable {
+        /// The step lists the other in `needs`.
+        case needs
+        /// One of its expressions reads the other's outputs.
+        case reference
+        /// A logout waits for the steps of its session, and a step for its login.
+        case session
+    }
+
     public struct Node: Sendable {
         public var step: Step
         /// Ids of the steps that must end first, sorted.
         public var dependencies: [String]
-        /// Why each dependency exists: `needs`, `reference` or `session`.
-        public var reasons: [String: String]
+        /// Why each of `dependencies` exists, in the same order.
+        ///
+        /// A list of one byte each rather than a dictionary: a dictionary costs about 170
+        /// bytes even for one edge, and a large playbook has one or two edges per step.
+        public var dependencyReasons: [Reason] = []
         public var commandClass: CommandClass
         public var session: String?
         /// The graph a `for-each` step runs once per item.
         public var children: [Node] = []
+
+        /// Why each dependency exists: `needs`, `reference` or `session`, by the id it waits for.
+        public var reasons: [String: String] {
+            var reasons: [String: String] = [:]
+            for (id, reason) in zip(dependencies, dependencyReasons) {
+                reasons[id] = reason.rawValue
+            }
+            return reasons
+        }
+
+        /// Adds an edge unless the step already waits for `id`.
+        mutating func addDependency(_ id: String, _ reason: Reason) {
+            guard !dependencies.contains(id) else { return }
+            dependencies.append(id)
+            dependencyReasons.append(reason)
+        }
+
+        /// Sorts the dependencies by id, keeping each reason with its id.
+        mutating func sortDependencies() {
+            let order = dependencies.indices.sorted { dependencies[$0] < dependencies[$1] }
+            dependencies = order.map { dependencies[$0] }
+            dependencyReasons = order.map { dependencyReasons[$0] }
+        }
 
         /// Whether this step, or any step inside it, uses the session.
         func usesSession(_ id: String) -> Bool {

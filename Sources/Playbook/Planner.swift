@@ -85,9 +85,7 @@ struct Planner {
                 node.children = children
                 for read in reads {
                     if scope.ids.contains(read) {
-                        if node.reasons[read] == nil, read != step.id {
-                            node.reasons[read] = "reference"
-                        }
+                        if read != step.id { node.addDependency(read, .reference) }
                     } else {
                         outerReads.insert(read)
                     }
@@ -97,9 +95,7 @@ struct Planner {
         }
         addLogoutEdges(&nodes)
         checkServers(nodes)
-        for index in nodes.indices {
-            nodes[index].dependencies = nodes[index].reasons.keys.sorted()
-        }
+        for index in nodes.indices { nodes[index].sortDependencies() }
         order(&nodes)
         return (nodes, outerReads)
     }
@@ -112,10 +108,15 @@ struct Planner {
         -> Plan.Node
     {
         let session = resolveSession(step, scope: scope)
-        var reasons: [String: String] = [:]
+        var node = Plan.Node(
+            step: step,
+            dependencies: [],
+            commandClass: step.commandClass,
+            session: session
+        )
         for (index, need) in step.needs.enumerated() {
             if scope.ids.contains(need), need != step.id {
-                reasons[need] = "needs"
+                node.addDependency(need, .needs)
             } else if scope.isOuter(need) {
                 outerReads.insert(need)
             } else if need == step.id || !gaps.lost("steps", need) {
@@ -123,27 +124,22 @@ struct Planner {
                 report(mark, unknownStepMessage(need, in: step, scope: scope, what: "needs"))
             }
         }
-        for referenced in checkReferences(step, scope: scope) where reasons[referenced] == nil {
+        for referenced in checkReferences(step, scope: scope)
+        where !node.dependencies.contains(referenced) {
             if scope.ids.contains(referenced) {
-                reasons[referenced] = "reference"
+                node.addDependency(referenced, .reference)
             } else {
                 outerReads.insert(referenced)
             }
         }
-        if let session, session != step.id, reasons[session] == nil {
+        if let session, session != step.id, !node.dependencies.contains(session) {
             if scope.ids.contains(session) {
-                reasons[session] = "session"
+                node.addDependency(session, .session)
             } else {
                 outerReads.insert(session)
             }
         }
-        return Plan.Node(
-            step: step,
-            dependencies: [],
-            reasons: reasons,
-            commandClass: step.commandClass,
-            session: session
-        )
+        return node
     }
 
     private mutating func resolveSession(_ step: Step, scope: Scope) -> String? {
@@ -199,8 +195,10 @@ struct Planner {
                 if case .logout = nodes[other].step.kind { return false }
                 return nodes[other].usesSession(session)
             }
-            for other in users where nodes[index].reasons[nodes[other].step.id] == nil {
-                nodes[index].reasons[nodes[other].step.id] = "session"
+            var known = Set(nodes[index].dependencies)
+            for other in users where known.insert(nodes[other].step.id).inserted {
+                nodes[index].dependencies.append(nodes[other].step.id)
+                nodes[index].dependencyReasons.append(.session)
             }
         }
     }
@@ -412,10 +410,10 @@ struct Planner {
             nodes.enumerated().map { ($1.step.id, $0) },
             uniquingKeysWith: { first, _ in first }
         )
-        var waiting = nodes.map { $0.reasons.count }
+        var waiting = nodes.map { $0.dependencies.count }
         var dependents = [[Int]](repeating: [], count: nodes.count)
         for (index, node) in nodes.enumerated() {
-            for dependency in node.reasons.keys {
+            for dependency in node.dependencies {
                 guard let source = position[dependency] else {
                     waiting[index] -= 1
                     continue
@@ -469,7 +467,7 @@ struct Planner {
         var current = remaining[0].step.id
         while !path.contains(current), let node = byID[current] {
             path.append(current)
-            guard let next = node.reasons.keys.sorted().first(where: { byID[$0] != nil }) else {
+            guard let next = node.dependencies.first(where: { byID[$0] != nil }) else {
                 break
             }
             current = next
