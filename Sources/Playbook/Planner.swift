@@ -233,8 +233,8 @@ struct Planner {
     private mutating func checkReferences(_ step: Step, scope: Scope) -> [String] {
         var referenced: [String] = []
         for template in step.templates {
-            for (index, expression) in template.expressions.enumerated() {
-                let mark = template.mark(ofExpression: index) ?? step.mark
+            for (expression, expressionMark) in template.expressionsWithMarks {
+                let mark = expressionMark ?? step.mark
                 checkCalls(expression, step: step, at: mark)
                 for (root, components) in expression.paths {
                     let target = checkPath(root, components, step: step, scope: scope, at: mark)
