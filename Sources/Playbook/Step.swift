@@ -12,14 +12,31 @@ public struct Step: Sendable {
         var kind: Kind
         var needs: [String]
         var condition: Template?
-        var session: String?
         var onError: [ErrorRule]
-        var retry: RetryPolicy?
-        var timeout: Double?
         var expect: Double?
         var mark: Mark
         var needMarks: [Mark]
+        /// The fields few steps set, boxed: inline they would take 130 bytes of every step.
+        var rare: Boxed?
+    }
+
+    private struct Rare: Sendable {
+        var session: String?
+        var retry: RetryPolicy?
+        var timeout: Double?
         var sessionMark: Mark?
+
+        var isEmpty: Bool { session == nil && retry == nil && timeout == nil && sessionMark == nil }
+    }
+
+    private indirect enum Boxed: Sendable {
+        case rare(Rare)
+
+        var value: Rare {
+            switch self {
+            case .rare(let rare): rare
+            }
+        }
     }
 
     // `@unchecked Sendable`: the fields change only through `update`, which copies them first
@@ -46,19 +63,22 @@ public struct Step: Sendable {
         needMarks: [Mark] = [],
         sessionMark: Mark? = nil
     ) {
+        let rare = Rare(
+            session: session,
+            retry: retry,
+            timeout: timeout,
+            sessionMark: sessionMark
+        )
         let fields = Fields(
             id: id,
             kind: kind,
             needs: needs,
             condition: condition,
-            session: session,
             onError: onError,
-            retry: retry,
-            timeout: timeout,
             expect: expect,
             mark: mark,
             needMarks: needMarks,
-            sessionMark: sessionMark
+            rare: rare.isEmpty ? nil : .rare(rare)
         )
         storage = Storage(fields)
     }
@@ -66,6 +86,14 @@ public struct Step: Sendable {
     private mutating func update(_ change: (inout Fields) -> Void) {
         if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
         change(&storage.fields)
+    }
+
+    private var rare: Rare { storage.fields.rare?.value ?? Rare() }
+
+    private mutating func updateRare(_ change: (inout Rare) -> Void) {
+        var rare = self.rare
+        change(&rare)
+        update { $0.rare = rare.isEmpty ? nil : .rare(rare) }
     }
 
     public var id: String {
@@ -91,8 +119,8 @@ public struct Step: Sendable {
 
     /// The id of the login step whose session the step uses.
     public var session: String? {
-        get { storage.fields.session }
-        set { update { $0.session = newValue } }
+        get { rare.session }
+        set { updateRare { $0.session = newValue } }
     }
 
     public var onError: [ErrorRule] {
@@ -101,13 +129,13 @@ public struct Step: Sendable {
     }
 
     public var retry: RetryPolicy? {
-        get { storage.fields.retry }
-        set { update { $0.retry = newValue } }
+        get { rare.retry }
+        set { updateRare { $0.retry = newValue } }
     }
 
     public var timeout: Double? {
-        get { storage.fields.timeout }
-        set { update { $0.timeout = newValue } }
+        get { rare.timeout }
+        set { updateRare { $0.timeout = newValue } }
     }
 
     /// How long the step is expected to take, for the change window.
@@ -129,8 +157,8 @@ public struct Step: Sendable {
 
     /// Where `session` is written.
     var sessionMark: Mark? {
-        get { storage.fields.sessionMark }
-        set { update { $0.sessionMark = newValue } }
+        get { rare.sessionMark }
+        set { updateRare { $0.sessionMark = newValue } }
     }
 
     // Indirect: the payloads differ a lot in size (a login holds eight templates), and a step is
