@@ -12,9 +12,27 @@ struct Planner {
     var diagnostics: [Diagnostic] = []
     /// The kind of every step at any depth by id, and the for-each step around it.
     ///
-    /// The loop is nil at the top. Kinds, not whole steps, keep the index small on large
-    /// playbooks.
-    let stepsByID: [String: (kind: String, loop: String?)]
+    /// Kinds and loops are small numbers, not whole steps or strings, which keeps the index
+    /// at 8 bytes a step on large playbooks.
+    let stepsByID: [String: Place]
+    /// The ids of the for-each steps, which `Place.loop` counts.
+    let loopIDs: [String]
+
+    /// Where a step is: its kind, as an index into `PlaybookDecoder.stepKinds`, and the
+    /// for-each step around it, as an index into `loopIDs` (-1 at the top).
+    struct Place {
+        var kind: UInt8
+        var loop: Int32
+    }
+
+    func kind(of id: String) -> String? {
+        stepsByID[id].map { PlaybookDecoder.stepKinds[Int($0.kind)] }
+    }
+
+    func loop(of id: String) -> String? {
+        guard let loop = stepsByID[id]?.loop, loop >= 0 else { return nil }
+        return loopIDs[Int(loop)]
+    }
 
     /// What the steps being planned can see around them.
     struct Scope {
@@ -40,15 +58,21 @@ struct Planner {
     init(playbook: Playbook, gaps: DecodingGaps = DecodingGaps()) {
         self.playbook = playbook
         self.gaps = gaps
-        var index: [String: (kind: String, loop: String?)] = [:]
-        func visit(_ steps: [Step], loop: String?) {
+        var index: [String: Place] = [:]
+        var loops: [String] = []
+        func visit(_ steps: [Step], loop: Int32) {
             for step in steps where index[step.id] == nil {
-                index[step.id] = (step.kindName, loop)
-                if case .forEach(let inner) = step.kind { visit(inner.steps, loop: step.id) }
+                let kind = PlaybookDecoder.stepKinds.firstIndex(of: step.kindName) ?? 0
+                index[step.id] = Place(kind: UInt8(kind), loop: loop)
+                if case .forEach(let inner) = step.kind {
+                    loops.append(step.id)
+                    visit(inner.steps, loop: Int32(loops.count - 1))
+                }
             }
         }
-        visit(playbook.steps, loop: nil)
+        visit(playbook.steps, loop: -1)
         self.stepsByID = index
+        self.loopIDs = loops
     }
 
     mutating func report(_ mark: Mark, _ message: String) {
@@ -172,7 +196,7 @@ struct Planner {
     }
 
     private func unknownSessionMessage(_ session: String, _ step: Step) -> String {
-        guard let kind = stepsByID[session]?.kind else {
+        guard let kind = kind(of: session) else {
             return "step '\(step.id)' uses session '\(session)', but there is no step '\(session)'"
         }
         if kind == "login" {
@@ -362,7 +386,7 @@ struct Planner {
             return nil
         }
         guard scope.ids.contains(target) || scope.isOuter(target),
-            let kind = stepsByID[target]?.kind
+            let kind = kind(of: target)
         else {
             if !gaps.lost("steps", target) {
                 report(mark, unknownStepMessage(target, in: step, scope: scope, what: "reads"))
@@ -391,7 +415,7 @@ struct Planner {
         -> String
     {
         if name == step.id { return "step '\(step.id)' \(what) itself" }
-        if let loop = stepsByID[name]?.loop {
+        if let loop = loop(of: name) {
             return
                 "step '\(step.id)' \(what) step '\(name)', which runs inside the for-each step '\(loop)' and cannot be seen from outside it"
         }
