@@ -21,16 +21,28 @@ public enum SHA256 {
             0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c,
             0x1f83_d9ab, 0x5be0_cd19,
         ]
-        var message = Array(bytes)
-        let bitLength = UInt64(message.count) * 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
+        // Block by block through a buffer of one or two blocks: copying the message whole
+        // would hold a large playbook twice, and padding the copy would reallocate it.
         var schedule = [UInt32](repeating: 0, count: 64)
-        for blockStart in stride(from: 0, to: message.count, by: 64) {
-            compress(message, at: blockStart, state: &state, schedule: &schedule)
+        var block: [UInt8] = []
+        block.reserveCapacity(128)
+        var length: UInt64 = 0
+        for byte in bytes {
+            block.append(byte)
+            length += 1
+            if block.count == 64 {
+                compress(block, at: 0, state: &state, schedule: &schedule)
+                block.removeAll(keepingCapacity: true)
+            }
+        }
+        let bitLength = length * 8
+        block.append(0x80)
+        while block.count % 64 != 56 { block.append(0) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            block.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
+        for blockStart in stride(from: 0, to: block.count, by: 64) {
+            compress(block, at: blockStart, state: &state, schedule: &schedule)
         }
         return state.flatMap { word in
             [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) }
