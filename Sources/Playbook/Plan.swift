@@ -39,21 +39,64 @@ public struct Plan: Sendable {
         public var step: Step
         /// Ids of the steps that must end first, sorted.
         public var dependencies: [String]
-        /// Why each of `dependencies` exists, in the same order.
+        /// The reasons of the first 32 dependencies, two bits each, then a list for the rest.
         ///
-        /// A list of one byte each rather than a dictionary: a dictionary costs about 170
-        /// bytes even for one edge, and a large playbook has one or two edges per step.
-        public var dependencyReasons: [Reason] = []
+        /// A dictionary of reasons by id cost about 170 bytes even for one edge, and a large
+        /// playbook has one or two edges per step; most nodes now need no allocation for them.
+        private var packedReasons: UInt64 = 0
+        private var moreReasons: [Reason] = []
+
+        /// Why each of `dependencies` exists, in the same order.
+        public var dependencyReasons: [Reason] {
+            dependencies.indices.map(reason(at:))
+        }
+
+        /// Why the dependency at `index` exists.
+        public func reason(at index: Int) -> Reason {
+            guard index < 32 else { return moreReasons[index - 32] }
+            switch (packedReasons >> UInt64(2 * index)) & 3 {
+            case 1: return .reference
+            case 2: return .session
+            default: return .needs
+            }
+        }
+
+        private mutating func setReason(_ reason: Reason, at index: Int) {
+            guard index < 32 else {
+                if index - 32 < moreReasons.count {
+                    moreReasons[index - 32] = reason
+                } else {
+                    moreReasons.append(reason)
+                }
+                return
+            }
+            let code: UInt64 =
+                switch reason {
+                case .needs: 0
+                case .reference: 1
+                case .session: 2
+                }
+            let shift = UInt64(2 * index)
+            packedReasons = packedReasons & ~(3 << shift) | code << shift
+        }
+
         public var commandClass: CommandClass
         public var session: String?
         /// The graph a `for-each` step runs once per item.
         public var children: [Node] = []
 
+        init(step: Step, commandClass: CommandClass, session: String?) {
+            self.step = step
+            self.dependencies = []
+            self.commandClass = commandClass
+            self.session = session
+        }
+
         /// Why each dependency exists: `needs`, `reference` or `session`, by the id it waits for.
         public var reasons: [String: String] {
             var reasons: [String: String] = [:]
-            for (id, reason) in zip(dependencies, dependencyReasons) {
-                reasons[id] = reason.rawValue
+            for (index, id) in dependencies.enumerated() {
+                reasons[id] = reason(at: index).rawValue
             }
             return reasons
         }
@@ -61,15 +104,24 @@ public struct Plan: Sendable {
         /// Adds an edge unless the step already waits for `id`.
         mutating func addDependency(_ id: String, _ reason: Reason) {
             guard !dependencies.contains(id) else { return }
+            appendDependency(id, reason)
+        }
+
+        /// Adds an edge the caller knows is new.
+        mutating func appendDependency(_ id: String, _ reason: Reason) {
             dependencies.append(id)
-            dependencyReasons.append(reason)
+            setReason(reason, at: dependencies.count - 1)
         }
 
         /// Sorts the dependencies by id, keeping each reason with its id.
         mutating func sortDependencies() {
+            guard zip(dependencies, dependencies.dropFirst()).contains(where: { $0 >= $1 }) else {
+                return
+            }
             let order = dependencies.indices.sorted { dependencies[$0] < dependencies[$1] }
+            let reasons = order.map(reason(at:))
             dependencies = order.map { dependencies[$0] }
-            dependencyReasons = order.map { dependencyReasons[$0] }
+            for (index, reason) in reasons.enumerated() { setReason(reason, at: index) }
         }
 
         /// Whether this step, or any step inside it, uses the session.

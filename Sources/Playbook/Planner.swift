@@ -132,12 +132,7 @@ struct Planner {
         -> Plan.Node
     {
         let session = resolveSession(step, scope: scope)
-        var node = Plan.Node(
-            step: step,
-            dependencies: [],
-            commandClass: step.commandClass,
-            session: session
-        )
+        var node = Plan.Node(step: step, commandClass: step.commandClass, session: session)
         for (index, need) in step.needs.enumerated() {
             if scope.ids.contains(need), need != step.id {
                 node.addDependency(need, .needs)
@@ -221,8 +216,7 @@ struct Planner {
             }
             var known = Set(nodes[index].dependencies)
             for other in users where known.insert(nodes[other].step.id).inserted {
-                nodes[index].dependencies.append(nodes[other].step.id)
-                nodes[index].dependencyReasons.append(.session)
+                nodes[index].appendDependency(nodes[other].step.id, .session)
             }
         }
     }
@@ -435,22 +429,36 @@ struct Planner {
             uniquingKeysWith: { first, _ in first }
         )
         var waiting = nodes.map { $0.dependencies.count }
-        var dependents = [[Int]](repeating: [], count: nodes.count)
+        // The dependents of each node in one flat list (those of node k at
+        // `dependents[starts[k]..<starts[k + 1]]`): a list per node costs 50 bytes or more each.
+        var edges: [(source: Int32, dependent: Int32)] = []
         for (index, node) in nodes.enumerated() {
             for dependency in node.dependencies {
                 guard let source = position[dependency] else {
                     waiting[index] -= 1
                     continue
                 }
-                dependents[source].append(index)
+                edges.append((Int32(source), Int32(index)))
             }
         }
+        var starts = [Int](repeating: 0, count: nodes.count + 1)
+        for edge in edges { starts[Int(edge.source) + 1] += 1 }
+        for index in nodes.indices { starts[index + 1] += starts[index] }
+        var dependents = [Int32](repeating: 0, count: edges.count)
+        var filled = starts
+        for edge in edges {
+            dependents[filled[Int(edge.source)]] = edge.dependent
+            filled[Int(edge.source)] += 1
+        }
+        edges = []
+        filled = []
         var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
         var order: [Int] = []
         order.reserveCapacity(nodes.count)
         while let next = ready.pop() {
             order.append(next)
-            for dependent in dependents[next] {
+            for slot in starts[next]..<starts[next + 1] {
+                let dependent = Int(dependents[slot])
                 waiting[dependent] -= 1
                 if waiting[dependent] == 0 { ready.push(dependent) }
             }
