@@ -93,7 +93,9 @@ extension PlaybookDecoder {
             report(node, message + " (see 'chkflow codes')")
             return nil
         }
-        return text.hasSuffix("*") ? .codePrefix(String(text.dropLast())) : .code(text)
+        guard !text.hasSuffix("*") else { return .codePrefix(String(text.dropLast())) }
+        // The catalogue's own copy of the code: one string for the many rules that name it.
+        return .code(ErrorCatalogue.entry(for: text)?.code ?? text)
     }
 
     mutating func decodeErrorRules(_ node: Node) -> [ErrorRule] {

@@ -311,7 +311,8 @@ extension PlaybookDecoder {
         var present: Set<String> = []
         for pair in pairs {
             guard let key = pair.key.text else { continue }
-            guard names.contains(key) else {
+            // The rules' own copy of the name, so that the fields of many steps share it.
+            guard let key = names.first(where: { $0 == key }) else {
                 reportUnknownExportField(key, pair.key, names: names, context: context)
                 continue
             }
