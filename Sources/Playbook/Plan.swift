@@ -116,6 +116,9 @@ public struct Plan: Sendable {
         /// Sorts the dependencies by id, keeping each reason with its id.
         mutating func sortDependencies() {
             guard zip(dependencies, dependencies.dropFirst()).contains(where: { $0 >= $1 }) else {
+                // The common case of a step that waits only for what it needs: the step's own
+                // list then serves, and the copy built while planning is given back.
+                if dependencies == step.needs { dependencies = step.needs }
                 return
             }
             let order = dependencies.indices.sorted { dependencies[$0] < dependencies[$1] }

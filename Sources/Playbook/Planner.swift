@@ -12,8 +12,8 @@ struct Planner {
     var diagnostics: [Diagnostic] = []
     /// The kind of every step at any depth by id, and the for-each step around it.
     ///
-    /// Kinds and loops are small numbers, not whole steps or strings, which keeps the index
-    /// at 8 bytes a step on large playbooks.
+    /// Kinds, loops and positions are small numbers, not whole steps or strings, which keeps
+    /// the index at 12 bytes a step on large playbooks.
     let stepsByID: [String: Place]
     /// The ids of the for-each steps, which `Place.loop` counts.
     let loopIDs: [String]
@@ -23,6 +23,8 @@ struct Planner {
     struct Place {
         var kind: UInt8
         var loop: Int32
+        /// The step's position in the list of steps of its graph.
+        var index: Int32
     }
 
     func kind(of id: String) -> String? {
@@ -61,9 +63,9 @@ struct Planner {
         var index: [String: Place] = [:]
         var loops: [String] = []
         func visit(_ steps: [Step], loop: Int32) {
-            for step in steps where index[step.id] == nil {
+            for (position, step) in steps.enumerated() where index[step.id] == nil {
                 let kind = PlaybookDecoder.stepKinds.firstIndex(of: step.kindName) ?? 0
-                index[step.id] = Place(kind: UInt8(kind), loop: loop)
+                index[step.id] = Place(kind: UInt8(kind), loop: loop, index: Int32(position))
                 if case .forEach(let inner) = step.kind {
                     loops.append(step.id)
                     visit(inner.steps, loop: Int32(loops.count - 1))
@@ -424,33 +426,30 @@ struct Planner {
     /// A topological order that keeps the file's order among independent steps (Kahn's
     /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
     private mutating func order(_ nodes: inout [Plan.Node]) {
-        let position = Dictionary(
-            nodes.enumerated().map { ($1.step.id, $0) },
-            uniquingKeysWith: { first, _ in first }
-        )
         var waiting = nodes.map { $0.dependencies.count }
-        // The dependents of each node in one flat list (those of node k at
-        // `dependents[starts[k]..<starts[k + 1]]`): a list per node costs 50 bytes or more each.
-        var edges: [(source: Int32, dependent: Int32)] = []
+        // The dependents of each node in one flat list, those of node k at
+        // `dependents[starts[k]..<starts[k + 1]]`: a list per node costs 50 bytes or more each.
+        // Two passes over the edges, counting then filling, so no list of edges is built.
+        var starts = [Int](repeating: 0, count: nodes.count + 1)
         for (index, node) in nodes.enumerated() {
             for dependency in node.dependencies {
-                guard let source = position[dependency] else {
+                if let source = position(of: dependency, in: nodes) {
+                    starts[source + 1] += 1
+                } else {
                     waiting[index] -= 1
-                    continue
                 }
-                edges.append((Int32(source), Int32(index)))
             }
         }
-        var starts = [Int](repeating: 0, count: nodes.count + 1)
-        for edge in edges { starts[Int(edge.source) + 1] += 1 }
         for index in nodes.indices { starts[index + 1] += starts[index] }
-        var dependents = [Int32](repeating: 0, count: edges.count)
+        var dependents = [Int32](repeating: 0, count: starts[nodes.count])
         var filled = starts
-        for edge in edges {
-            dependents[filled[Int(edge.source)]] = edge.dependent
-            filled[Int(edge.source)] += 1
+        for (index, node) in nodes.enumerated() {
+            for dependency in node.dependencies {
+                guard let source = position(of: dependency, in: nodes) else { continue }
+                dependents[filled[source]] = Int32(index)
+                filled[source] += 1
+            }
         }
-        edges = []
         filled = []
         var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
         var order: [Int] = []
@@ -469,6 +468,17 @@ struct Planner {
             order += remaining
         }
         Self.permute(&nodes, into: order)
+    }
+
+    /// Where the step `id` is among `nodes`, the graph being ordered; nil when it is elsewhere.
+    ///
+    /// The index of steps knows each step's place in its own graph, so the graph needs no table
+    /// of its own.
+    private func position(of id: String, in nodes: [Plan.Node]) -> Int? {
+        guard let index = stepsByID[id].map({ Int($0.index) }), index < nodes.count,
+            nodes[index].step.id == id
+        else { return nil }
+        return index
     }
 
     /// Puts `nodes[order[k]]` at position k, in place, so a large graph is not held twice.

@@ -11,22 +11,25 @@ public struct Step: Sendable {
         var id: String
         var kind: Kind
         var needs: [String]
-        var condition: Template?
         var onError: [ErrorRule]
         var expect: Double?
         var mark: Mark
         var needMarks: [Mark]
-        /// The fields few steps set, boxed: inline they would take 130 bytes of every step.
+        /// The fields few steps set, boxed: inline they would take 160 bytes of every step.
         var rare: Boxed?
     }
 
     private struct Rare: Sendable {
+        var condition: Template?
         var session: String?
         var retry: RetryPolicy?
         var timeout: Double?
         var sessionMark: Mark?
 
-        var isEmpty: Bool { session == nil && retry == nil && timeout == nil && sessionMark == nil }
+        var isEmpty: Bool {
+            condition == nil && session == nil && retry == nil && timeout == nil
+                && sessionMark == nil
+        }
     }
 
     private indirect enum Boxed: Sendable {
@@ -64,6 +67,7 @@ public struct Step: Sendable {
         sessionMark: Mark? = nil
     ) {
         let rare = Rare(
+            condition: condition,
             session: session,
             retry: retry,
             timeout: timeout,
@@ -73,7 +77,6 @@ public struct Step: Sendable {
             id: id,
             kind: kind,
             needs: needs,
-            condition: condition,
             onError: onError,
             expect: expect,
             mark: mark,
@@ -113,8 +116,8 @@ public struct Step: Sendable {
 
     /// `when` or `if`; nil means `success()`.
     public var condition: Template? {
-        get { storage.fields.condition }
-        set { update { $0.condition = newValue } }
+        get { rare.condition }
+        set { updateRare { $0.condition = newValue } }
     }
 
     /// The id of the login step whose session the step uses.
