@@ -30,9 +30,7 @@ public enum PlaybookLoader {
         try plan(decode(bytes: bytes, file: file))
     }
 
-    private static func plan(
-        _ decoded: (playbook: Playbook?, diagnostics: [Diagnostic], gaps: DecodingGaps)
-    ) throws(PlaybookLoadError) -> Plan {
+    private static func plan(_ decoded: Decoded) throws(PlaybookLoadError) -> Plan {
         guard let playbook = decoded.playbook else {
             throw .invalid(PlaybookError(decoded.diagnostics))
         }
@@ -45,17 +43,16 @@ public enum PlaybookLoader {
         return plan
     }
 
+    private typealias Decoded = (
+        playbook: Playbook?, diagnostics: [Diagnostic], gaps: DecodingGaps
+    )
+
     /// Reads the YAML and decodes it.
     ///
     /// Each top-level step is decoded as soon as the loader has read it, and its nodes are given
     /// back then, so the node tree of the whole list never exists; the rest of the tree lives
     /// only in here, and its memory is given back before the graph is planned.
-    private static func decode(
-        bytes: consuming [UInt8],
-        file: String
-    ) throws(PlaybookLoadError) -> (
-        playbook: Playbook?, diagnostics: [Diagnostic], gaps: DecodingGaps
-    ) {
+    private static func decode(bytes: [UInt8], file: String) throws(PlaybookLoadError) -> Decoded {
         let sha256 = SHA256.hex(bytes)
         var decoder = PlaybookDecoder(file: file)
         let root: PlaybookYAML.Node
@@ -66,19 +63,33 @@ public enum PlaybookLoader {
         } catch {
             throw .yaml(error)
         }
-        let playbook = decoder.decodePlaybook(consume root, sha256: sha256)
+        return finish(&decoder, root: root, sha256: sha256)
+    }
+
+    private static func finish(
+        _ decoder: inout PlaybookDecoder,
+        root: consuming PlaybookYAML.Node,
+        sha256: String
+    ) -> Decoded {
+        let playbook = decoder.decodePlaybook(root, sha256: sha256)
         return (playbook, decoder.diagnostics, decoder.gaps)
     }
 
     /// Loads a playbook from a file.
+    ///
+    /// The file is read as the YAML loader asks for it and never held whole, and each step is
+    /// decoded as soon as it is read, so the peak memory is about the typed playbook and its
+    /// plan.
     public static func plan(contentsOf path: String) throws(PlaybookLoadError) -> Plan {
-        let bytes: [UInt8]
+        var decoder = PlaybookDecoder(file: path)
+        let loaded: (root: PlaybookYAML.Node, sha256: String)
         do {
-            bytes = try YAMLLoader.readFile(atPath: path)
+            loaded = try YAMLLoader.load(contentsOf: path, streamingEntriesOf: "steps") { entry in
+                decoder.decodeStreamedStep(entry)
+            }
         } catch {
             throw .yaml(error)
         }
-        // The bytes are given back once decoded, before the graph is planned.
-        return try plan(decode(bytes: consume bytes, file: path))
+        return try plan(finish(&decoder, root: loaded.root, sha256: loaded.sha256))
     }
 }

@@ -1,3 +1,5 @@
+import ChkflowCore
+import Foundation
 import PlaybookYAML
 import Testing
 
@@ -53,5 +55,68 @@ import Testing
             ) { _ in entries += 1 }
         }
         #expect(entries == 2)
+    }
+
+    /// Writes `bytes` to a fresh file and streams it from the file; the error, if any.
+    private func streamFile(
+        _ bytes: [UInt8],
+        limits: YAMLLimits = .init()
+    ) throws -> (path: String, result: Result<(Node, String, Int), YAMLError>) {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("chkflow-stream-\(UUID().uuidString).yaml").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var entries = 0
+        do {
+            let (root, digest) = try YAMLLoader.load(
+                contentsOf: path,
+                limits: limits,
+                streamingEntriesOf: "steps"
+            ) { _ in entries += 1 }
+            return (path, .success((root, digest, entries)))
+        } catch {
+            return (path, .failure(error))
+        }
+    }
+
+    @Test func aFileIsStreamedAndHashed() throws {
+        // Longer than libyaml's input buffer, so the file is read in several chunks.
+        let text = "name: x\nsteps:\n" + String(repeating: "  - {id: a, note: 'é'}\n", count: 4000)
+        let (_, result) = try streamFile(Array(text.utf8))
+        let (root, digest, entries) = try result.get()
+        #expect(entries == 4000)
+        #expect(root["name"]?.text == "x")
+        #expect(digest == SHA256.hex(Array(text.utf8)))
+    }
+
+    @Test func fileProblemsKeepTheirMessages() throws {
+        let (path, utf16) = try streamFile([0xFF, 0xFE, 0x61, 0x00])
+        #expect(
+            utf16.failure?.description
+                == "\(path):1:1: error: the file is UTF-16 encoded; save it as UTF-8"
+        )
+        // Read again for the message, which then matches loading the same bytes in memory.
+        let badBytes = Array("steps:\n  - a\n".utf8) + [0xC3, 0x28]
+        let (_, invalid) = try streamFile(badBytes)
+        #expect(invalid.failure?.message == "invalid UTF-8 at byte 13; save the file as UTF-8")
+        #expect(invalid.failure?.mark == loadError(badBytes)?.mark)
+        var limits = YAMLLimits()
+        limits.maximumBytes = 4
+        let (largePath, large) = try streamFile(Array("steps: [a]\n".utf8), limits: limits)
+        #expect(
+            large.failure?.description
+                == "\(largePath):1:1: error: the file is larger than the limit of 4 bytes"
+        )
+        let missing = "/nonexistent/chkflow.yaml"
+        #expect(throws: YAMLError.self) {
+            _ = try YAMLLoader.load(contentsOf: missing, streamingEntriesOf: "steps") { _ in }
+        }
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
