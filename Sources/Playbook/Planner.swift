@@ -17,6 +17,8 @@ struct Planner {
     let stepsByID: [String: Place]
     /// The ids of the for-each steps, which `Place.loop` counts.
     let loopIDs: [String]
+    /// The number `Place.loop` gives each for-each step's own steps, by the step's id.
+    let loopNumbers: [String: Int32]
 
     /// Where a step is: its kind, as an index into `PlaybookDecoder.stepKinds`, and the
     /// for-each step around it, as an index into `loopIDs` (-1 at the top).
@@ -36,21 +38,33 @@ struct Planner {
         return loopIDs[Int(loop)]
     }
 
+    /// The steps of one graph: the top level, or the steps of one for-each step.
+    ///
+    /// Membership is read from the planner's index of steps, so a graph costs no table of its
+    /// own.
+    struct Graph {
+        let index: [String: Place]
+        /// The for-each step whose steps these are, as `Place.loop` counts; -1 at the top.
+        let loop: Int32
+
+        func contains(_ id: String) -> Bool { index[id]?.loop == loop }
+    }
+
     /// What the steps being planned can see around them.
     struct Scope {
-        /// Ids of the steps in this graph.
-        var ids: Set<String>
-        /// Ids of the steps of each enclosing graph, outermost first.
-        ///
-        /// Kept as a list of the graphs' own sets, not merged, so a nested graph costs nothing
-        /// to enter.
-        var outerGraphs: [Set<String>] = []
+        /// The steps in this graph.
+        var ids: Graph
+        /// The steps of each enclosing graph, outermost first.
+        var outerGraphs: [Graph] = []
 
         /// Whether a step of an enclosing graph has this id.
         func isOuter(_ id: String) -> Bool { outerGraphs.contains { $0.contains(id) } }
 
         /// Every id visible here, for suggestions.
-        var visibleIDs: [String] { outerGraphs.reduce(ids) { $0.union($1) }.sorted() }
+        var visibleIDs: [String] {
+            let loops = Set(([ids] + outerGraphs).map(\.loop))
+            return ids.index.compactMap { loops.contains($1.loop) ? $0 : nil }.sorted()
+        }
         /// Login steps visible here: this graph's and the enclosing ones'.
         var loginIDs: [String]
         /// Names of loop variables in scope.
@@ -75,6 +89,10 @@ struct Planner {
         visit(playbook.steps, loop: -1)
         self.stepsByID = index
         self.loopIDs = loops
+        self.loopNumbers = Dictionary(
+            loops.enumerated().map { ($1, Int32($0)) },
+            uniquingKeysWith: { first, _ in first }
+        )
     }
 
     mutating func report(_ mark: Mark, _ message: String) {
@@ -83,7 +101,8 @@ struct Planner {
 
     mutating func plan() -> Plan {
         let steps = playbook.steps
-        let scope = Scope(ids: Set(steps.map(\.id)), loginIDs: Self.loginIDs(steps))
+        let top = Graph(index: stepsByID, loop: -1)
+        let scope = Scope(ids: top, loginIDs: Self.loginIDs(steps))
         let (nodes, _) = planGraph(steps, scope: scope)
         return Plan(playbook: playbook, nodes: nodes)
     }
@@ -102,7 +121,7 @@ struct Planner {
             if case .forEach(let loop) = step.kind {
                 // Ids are unique in the whole playbook, so no inner id hides an outer one.
                 let inner = Scope(
-                    ids: Set(loop.steps.map(\.id)),
+                    ids: Graph(index: stepsByID, loop: loopNumbers[step.id] ?? -2),
                     outerGraphs: scope.outerGraphs + [scope.ids],
                     loginIDs: scope.loginIDs + Self.loginIDs(loop.steps),
                     loopVariables: scope.loopVariables.union([loop.variable])
@@ -216,9 +235,14 @@ struct Planner {
                 if case .logout = nodes[other].step.kind { return false }
                 return nodes[other].usesSession(session)
             }
-            var known = Set(nodes[index].dependencies)
-            for other in users where known.insert(nodes[other].step.id).inserted {
-                nodes[index].appendDependency(nodes[other].step.id, .session)
+            // The users are distinct steps, so only the logout's own edges can repeat one; a
+            // table of them is built only when there are many.
+            let existing = nodes[index].dependencies
+            let table = existing.count > 16 ? Set(existing) : []
+            for other in users {
+                let id = nodes[other].step.id
+                let isKnown = existing.count > 16 ? table.contains(id) : existing.contains(id)
+                if !isKnown { nodes[index].appendDependency(id, .session) }
             }
         }
     }

@@ -49,6 +49,9 @@ struct PlaybookDecoder {
     /// and a table of every text would cost more than it saves.
     private var sharedTexts: Set<String> = []
     private static let sharedTextLimit = 256
+    /// The first matcher lists and actions of `on-error` rules, shared in the same way.
+    var sharedMatchers: [[ErrorMatcher]] = []
+    var sharedActions: [ErrorRule.Action] = []
 
     init(file: String) { self.file = file }
 
