@@ -80,15 +80,15 @@ public struct Plan: Sendable {
             packedReasons = packedReasons & ~(3 << shift) | code << shift
         }
 
-        public var commandClass: CommandClass
+        /// The class of the request the step sends.
+        public var commandClass: CommandClass { step.commandClass }
         public var session: String?
         /// The graph a `for-each` step runs once per item.
         public var children: [Node] = []
 
-        init(step: Step, commandClass: CommandClass, session: String?) {
+        init(step: Step, session: String?) {
             self.step = step
             self.dependencies = []
-            self.commandClass = commandClass
             self.session = session
         }
 

@@ -153,7 +153,7 @@ struct Planner {
         -> Plan.Node
     {
         let session = resolveSession(step, scope: scope)
-        var node = Plan.Node(step: step, commandClass: step.commandClass, session: session)
+        var node = Plan.Node(step: step, session: session)
         for (index, need) in step.needs.enumerated() {
             if scope.ids.contains(need), need != step.id {
                 node.addDependency(need, .needs)

@@ -81,6 +81,11 @@ public enum PlaybookLoader {
     /// decoded as soon as it is read, so the peak memory is about the typed playbook and its
     /// plan.
     public static func plan(contentsOf path: String) throws(PlaybookLoadError) -> Plan {
+        try plan(decode(contentsOf: path))
+    }
+
+    /// Reads and decodes the file; the decoder and its tables are gone once this returns.
+    private static func decode(contentsOf path: String) throws(PlaybookLoadError) -> Decoded {
         var decoder = PlaybookDecoder(file: path)
         let loaded: (root: PlaybookYAML.Node, sha256: String)
         do {
@@ -90,6 +95,6 @@ public enum PlaybookLoader {
         } catch {
             throw .yaml(error)
         }
-        return try plan(finish(&decoder, root: loaded.root, sha256: loaded.sha256))
+        return finish(&decoder, root: loaded.root, sha256: loaded.sha256)
     }
 }
