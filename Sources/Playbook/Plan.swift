@@ -121,6 +121,15 @@ public struct Plan: Sendable {
                 if dependencies == step.needs { dependencies = step.needs }
                 return
             }
+            // A logout's many session edges all have the same reason: sorted in place.
+            if let first = dependencies.indices.first,
+                dependencies.indices.allSatisfy({ reason(at: $0) == reason(at: first) })
+            {
+                let reason = reason(at: first)
+                dependencies.sort()
+                for index in dependencies.indices { setReason(reason, at: index) }
+                return
+            }
             let order = dependencies.indices.sorted { dependencies[$0] < dependencies[$1] }
             let reasons = order.map(reason(at:))
             dependencies = order.map { dependencies[$0] }

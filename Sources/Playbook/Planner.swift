@@ -239,6 +239,7 @@ struct Planner {
             // table of them is built only when there are many.
             let existing = nodes[index].dependencies
             let table = existing.count > 16 ? Set(existing) : []
+            nodes[index].dependencies.reserveCapacity(existing.count + users.count)
             for other in users {
                 let id = nodes[other].step.id
                 let isKnown = existing.count > 16 ? table.contains(id) : existing.contains(id)
@@ -450,37 +451,36 @@ struct Planner {
     /// A topological order that keeps the file's order among independent steps (Kahn's
     /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
     private mutating func order(_ nodes: inout [Plan.Node]) {
-        var waiting = nodes.map { $0.dependencies.count }
+        var waiting = nodes.map { Int32($0.dependencies.count) }
         // The dependents of each node in one flat list, those of node k at
         // `dependents[starts[k]..<starts[k + 1]]`: a list per node costs 50 bytes or more each.
-        // Two passes over the edges, counting then filling, so no list of edges is built.
-        var starts = [Int](repeating: 0, count: nodes.count + 1)
+        // Counted first, then filled from the end of each range down, so that neither a list
+        // of the edges nor a second table of positions is needed.
+        var starts = [Int32](repeating: 0, count: nodes.count + 1)
         for (index, node) in nodes.enumerated() {
             for dependency in node.dependencies {
                 if let source = position(of: dependency, in: nodes) {
-                    starts[source + 1] += 1
+                    starts[source] += 1
                 } else {
                     waiting[index] -= 1
                 }
             }
         }
         for index in nodes.indices { starts[index + 1] += starts[index] }
-        var dependents = [Int32](repeating: 0, count: starts[nodes.count])
-        var filled = starts
+        var dependents = [Int32](repeating: 0, count: Int(starts[nodes.count]))
         for (index, node) in nodes.enumerated() {
             for dependency in node.dependencies {
                 guard let source = position(of: dependency, in: nodes) else { continue }
-                dependents[filled[source]] = Int32(index)
-                filled[source] += 1
+                starts[source] -= 1
+                dependents[Int(starts[source])] = Int32(index)
             }
         }
-        filled = []
         var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
         var order: [Int] = []
         order.reserveCapacity(nodes.count)
         while let next = ready.pop() {
             order.append(next)
-            for slot in starts[next]..<starts[next + 1] {
+            for slot in Int(starts[next])..<Int(starts[next + 1]) {
                 let dependent = Int(dependents[slot])
                 waiting[dependent] -= 1
                 if waiting[dependent] == 0 { ready.push(dependent) }
