@@ -42,7 +42,9 @@ enum PlanRenderer {
             var line = "\(String(index + 1).leftPadded(3)). \(step.id.padding(width))  "
             line += "\(step.kindName.padding(6))  \(node.commandClass.rawValue.padding(10))"
             if !node.dependencies.isEmpty {
-                let after = node.dependencies.map { "\($0) (\(node.reasons[$0] ?? "needs"))" }
+                let after = zip(node.dependencies, node.dependencyReasons).map {
+                    "\($0) (\($1.rawValue))"
+                }
                 line += "  after " + after.joined(separator: ", ")
             }
             line += "  runs if \(condition(of: step))"
@@ -98,8 +100,8 @@ enum PlanRenderer {
             lines.append("    \"\(node.step.id)\" [label=\"\(label)\"];")
         }
         for node in plan.nodes {
-            for dependency in node.dependencies {
-                let style = node.reasons[dependency] == "session" ? " [style=dashed]" : ""
+            for (dependency, reason) in zip(node.dependencies, node.dependencyReasons) {
+                let style = reason == .session ? " [style=dashed]" : ""
                 lines.append("    \"\(dependency)\" -> \"\(node.step.id)\"\(style);")
             }
         }

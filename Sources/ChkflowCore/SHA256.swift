@@ -17,35 +17,80 @@ public enum SHA256 {
 
     /// The 32-byte digest of `bytes`.
     public static func digest<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> [UInt8] {
-        var state: [UInt32] = [
-            0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c,
-            0x1f83_d9ab, 0x5be0_cd19,
-        ]
-        var message = Array(bytes)
-        let bitLength = UInt64(message.count) * 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            message.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        var schedule = [UInt32](repeating: 0, count: 64)
-        for blockStart in stride(from: 0, to: message.count, by: 64) {
-            compress(message, at: blockStart, state: &state, schedule: &schedule)
-        }
-        return state.flatMap { word in
-            [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) }
-        }
+        var hasher = Hasher()
+        hasher.update(bytes)
+        return hasher.finalize()
     }
 
     /// The digest as lower-case hex.
     public static func hex<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
-        digest(bytes).map { byte in
+        hex(ofDigest: digest(bytes))
+    }
+
+    /// A digest written as lower-case hex.
+    public static func hex(ofDigest digest: [UInt8]) -> String {
+        digest.map { byte in
             let text = String(byte, radix: 16)
             return byte < 16 ? "0" + text : text
         }.joined()
     }
 
-    private static func compress(
+    /// A digest of bytes that arrive in pieces: `update` with each piece in order, then
+    /// `finalize`.
+    ///
+    /// The bytes go through a buffer of one or two blocks, so a large file read in chunks is
+    /// never held whole, and nothing is copied or padded in place.
+    public struct Hasher: Sendable {
+        private var state: [UInt32] = [
+            0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c,
+            0x1f83_d9ab, 0x5be0_cd19,
+        ]
+        private var schedule = [UInt32](repeating: 0, count: 64)
+        private var block: [UInt8] = []
+        private var length: UInt64 = 0
+
+        public init() { block.reserveCapacity(128) }
+
+        public mutating func update<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
+            for byte in bytes {
+                block.append(byte)
+                length += 1
+                if block.count == 64 {
+                    compressBlocks()
+                    block.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+
+        private mutating func compressBlocks() {
+            // Moved out and back, so that neither array is copied when it is written.
+            var state: [UInt32] = []
+            var schedule: [UInt32] = []
+            swap(&state, &self.state)
+            swap(&schedule, &self.schedule)
+            for blockStart in stride(from: 0, to: block.count, by: 64) {
+                SHA256.compress(block, at: blockStart, state: &state, schedule: &schedule)
+            }
+            swap(&state, &self.state)
+            swap(&schedule, &self.schedule)
+        }
+
+        /// The 32-byte digest of everything passed to `update`.
+        public consuming func finalize() -> [UInt8] {
+            let bitLength = length * 8
+            block.append(0x80)
+            while block.count % 64 != 56 { block.append(0) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                block.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+            }
+            compressBlocks()
+            return state.flatMap { word in
+                [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: word >> UInt32($0)) }
+            }
+        }
+    }
+
+    fileprivate static func compress(
         _ message: [UInt8],
         at start: Int,
         state: inout [UInt32],

@@ -38,7 +38,10 @@ extension Template {
     /// becomes a string.
     public func evaluate(in scope: EvaluationScope) throws(EvaluationError) -> Value {
         if let literal { return Value(literal) }
-        if let sole = soleExpression { return try sole.evaluate(in: scope) }
+        let parts = parts
+        if parts.count == 1, case .expression(let sole, _) = parts[0] {
+            return try sole.evaluate(in: scope)
+        }
         var text = ""
         var isSecret = false
         for part in parts {

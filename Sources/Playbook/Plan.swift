@@ -25,16 +25,116 @@ public enum CommandClass: String, Sendable {
 
 /// A playbook resolved into a graph: every step with the steps it waits for.
 public struct Plan: Sendable {
+    /// Why one step waits for another.
+    public enum Reason: String, Sendable {
+        /// The step lists the other in `needs`.
+        case needs
+        /// One of its expressions reads the other's outputs.
+        case reference
+        /// A logout waits for the steps of its session, and a step for its login.
+        case session
+    }
+
     public struct Node: Sendable {
         public var step: Step
         /// Ids of the steps that must end first, sorted.
         public var dependencies: [String]
-        /// Why each dependency exists: `needs`, `reference` or `session`.
-        public var reasons: [String: String]
-        public var commandClass: CommandClass
+        /// The reasons of the first 32 dependencies, two bits each, then a list for the rest.
+        ///
+        /// A dictionary of reasons by id cost about 170 bytes even for one edge, and a large
+        /// playbook has one or two edges per step; most nodes now need no allocation for them.
+        private var packedReasons: UInt64 = 0
+        private var moreReasons: [Reason] = []
+
+        /// Why each of `dependencies` exists, in the same order.
+        public var dependencyReasons: [Reason] {
+            dependencies.indices.map(reason(at:))
+        }
+
+        /// Why the dependency at `index` exists.
+        public func reason(at index: Int) -> Reason {
+            guard index < 32 else { return moreReasons[index - 32] }
+            switch (packedReasons >> UInt64(2 * index)) & 3 {
+            case 1: return .reference
+            case 2: return .session
+            default: return .needs
+            }
+        }
+
+        private mutating func setReason(_ reason: Reason, at index: Int) {
+            guard index < 32 else {
+                if index - 32 < moreReasons.count {
+                    moreReasons[index - 32] = reason
+                } else {
+                    moreReasons.append(reason)
+                }
+                return
+            }
+            let code: UInt64 =
+                switch reason {
+                case .needs: 0
+                case .reference: 1
+                case .session: 2
+                }
+            let shift = UInt64(2 * index)
+            packedReasons = packedReasons & ~(3 << shift) | code << shift
+        }
+
+        /// The class of the request the step sends.
+        public var commandClass: CommandClass { step.commandClass }
         public var session: String?
         /// The graph a `for-each` step runs once per item.
         public var children: [Node] = []
+
+        init(step: Step, session: String?) {
+            self.step = step
+            self.dependencies = []
+            self.session = session
+        }
+
+        /// Why each dependency exists: `needs`, `reference` or `session`, by the id it waits for.
+        public var reasons: [String: String] {
+            var reasons: [String: String] = [:]
+            for (index, id) in dependencies.enumerated() {
+                reasons[id] = reason(at: index).rawValue
+            }
+            return reasons
+        }
+
+        /// Adds an edge unless the step already waits for `id`.
+        mutating func addDependency(_ id: String, _ reason: Reason) {
+            guard !dependencies.contains(id) else { return }
+            appendDependency(id, reason)
+        }
+
+        /// Adds an edge the caller knows is new.
+        mutating func appendDependency(_ id: String, _ reason: Reason) {
+            dependencies.append(id)
+            setReason(reason, at: dependencies.count - 1)
+        }
+
+        /// Sorts the dependencies by id, keeping each reason with its id.
+        mutating func sortDependencies() {
+            guard zip(dependencies, dependencies.dropFirst()).contains(where: { $0 >= $1 }) else {
+                // The common case of a step that waits only for what it needs: the step's own
+                // list then serves, and the copy built while planning is given back.
+                if dependencies == step.needs { dependencies = step.needs }
+                return
+            }
+            // A logout's many session edges all have the same reason: sorted in place.
+            if let first = dependencies.indices.first,
+                dependencies.indices.allSatisfy({ reason(at: $0) == reason(at: first) })
+            {
+                let reason = reason(at: first)
+                dependencies.sort()
+                for index in dependencies.indices { setReason(reason, at: index) }
+                return
+            }
+            let order = dependencies.indices.sorted { dependencies[$0] < dependencies[$1] }
+            let reasons = order.map(reason(at:))
+            dependencies = order.map { dependencies[$0] }
+            for (index, reason) in reasons.enumerated() { setReason(reason, at: index) }
+        }
 
         /// Whether this step, or any step inside it, uses the session.
         func usesSession(_ id: String) -> Bool {

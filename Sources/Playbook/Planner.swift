@@ -12,25 +12,94 @@ struct Planner {
     var diagnostics: [Diagnostic] = []
     /// The kind of every step at any depth by id, and the for-each step around it.
     ///
-    /// The loop is nil at the top. Kinds, not whole steps, keep the index small on large
-    /// playbooks.
-    let stepsByID: [String: (kind: String, loop: String?)]
+    /// Kinds, loops and positions are small numbers, not whole steps or strings, which keeps
+    /// the index at 24 bytes a step with the id on large playbooks.
+    let stepsByID: StepIndex
+    /// The ids of the for-each steps, which `Place.loop` counts.
+    let loopIDs: [String]
+    /// The number `Place.loop` gives each for-each step's own steps, by the step's id.
+    let loopNumbers: [String: Int32]
+
+    /// Where a step is: its kind, as an index into `PlaybookDecoder.stepKinds`, and the
+    /// for-each step around it, as an index into `loopIDs` (-1 at the top).
+    struct Place {
+        let loop: Int32
+        /// The kind in the low 4 bits, the position above them.
+        private let kindAndIndex: UInt32
+
+        init(kind: UInt8, loop: Int32, index: Int32) {
+            self.loop = loop
+            kindAndIndex = UInt32(kind) & 0xF | UInt32(truncatingIfNeeded: index) << 4
+        }
+
+        var kind: UInt8 { UInt8(kindAndIndex & 0xF) }
+        /// The step's position in the list of steps of its graph.
+        var index: Int32 { Int32(kindAndIndex >> 4) }
+    }
+
+    func kind(of id: String) -> String? {
+        stepsByID[id].map { PlaybookDecoder.stepKinds[Int($0.kind)] }
+    }
+
+    func loop(of id: String) -> String? {
+        guard let loop = stepsByID[id]?.loop, loop >= 0 else { return nil }
+        return loopIDs[Int(loop)]
+    }
+
+    /// The steps of one graph: the top level, or the steps of one for-each step.
+    ///
+    /// Membership is read from the planner's index of steps, so a graph costs no table of its
+    /// own.
+    struct Graph {
+        let index: StepIndex
+        /// The for-each step whose steps these are, as `Place.loop` counts; -1 at the top.
+        let loop: Int32
+
+        func contains(_ id: String) -> Bool { index[id]?.loop == loop }
+    }
+
+    /// Every step's place by id, in one list sorted by id and searched by halves.
+    ///
+    /// A dictionary of 10,000 steps keeps 16,384 slots of 28 bytes; the list keeps 24 bytes a
+    /// step, and a search costs about 14 comparisons of short ids.
+    struct StepIndex {
+        /// Sorted by id; ids are unique.
+        let entries: [(id: String, place: Place)]
+
+        init(_ entries: [(id: String, place: Place)]) {
+            self.entries = entries.sorted { $0.id < $1.id }
+        }
+
+        subscript(id: String) -> Place? {
+            var low = 0
+            var high = entries.count
+            while low < high {
+                let middle = (low + high) / 2
+                if entries[middle].id < id {
+                    low = middle + 1
+                } else {
+                    high = middle
+                }
+            }
+            return low < entries.count && entries[low].id == id ? entries[low].place : nil
+        }
+    }
 
     /// What the steps being planned can see around them.
     struct Scope {
-        /// Ids of the steps in this graph.
-        var ids: Set<String>
-        /// Ids of the steps of each enclosing graph, outermost first.
-        ///
-        /// Kept as a list of the graphs' own sets, not merged, so a nested graph costs nothing
-        /// to enter.
-        var outerGraphs: [Set<String>] = []
+        /// The steps in this graph.
+        var ids: Graph
+        /// The steps of each enclosing graph, outermost first.
+        var outerGraphs: [Graph] = []
 
         /// Whether a step of an enclosing graph has this id.
         func isOuter(_ id: String) -> Bool { outerGraphs.contains { $0.contains(id) } }
 
         /// Every id visible here, for suggestions.
-        var visibleIDs: [String] { outerGraphs.reduce(ids) { $0.union($1) }.sorted() }
+        var visibleIDs: [String] {
+            let loops = Set(([ids] + outerGraphs).map(\.loop))
+            return ids.index.entries.compactMap { loops.contains($0.place.loop) ? $0.id : nil }
+        }
         /// Login steps visible here: this graph's and the enclosing ones'.
         var loginIDs: [String]
         /// Names of loop variables in scope.
@@ -40,15 +109,28 @@ struct Planner {
     init(playbook: Playbook, gaps: DecodingGaps = DecodingGaps()) {
         self.playbook = playbook
         self.gaps = gaps
-        var index: [String: (kind: String, loop: String?)] = [:]
-        func visit(_ steps: [Step], loop: String?) {
-            for step in steps where index[step.id] == nil {
-                index[step.id] = (step.kindName, loop)
-                if case .forEach(let inner) = step.kind { visit(inner.steps, loop: step.id) }
+        var entries: [(id: String, place: Place)] = []
+        var seen: Set<String> = []
+        var loops: [String] = []
+        func visit(_ steps: [Step], loop: Int32) {
+            for (position, step) in steps.enumerated() where seen.insert(step.id).inserted {
+                let kind = PlaybookDecoder.stepKinds.firstIndex(of: step.kindName) ?? 0
+                let place = Place(kind: UInt8(kind), loop: loop, index: Int32(position))
+                entries.append((step.id, place))
+                if case .forEach(let inner) = step.kind {
+                    loops.append(step.id)
+                    visit(inner.steps, loop: Int32(loops.count - 1))
+                }
             }
         }
-        visit(playbook.steps, loop: nil)
-        self.stepsByID = index
+        visit(playbook.steps, loop: -1)
+        seen = []
+        self.stepsByID = StepIndex(entries)
+        self.loopIDs = loops
+        self.loopNumbers = Dictionary(
+            loops.enumerated().map { ($1, Int32($0)) },
+            uniquingKeysWith: { first, _ in first }
+        )
     }
 
     mutating func report(_ mark: Mark, _ message: String) {
@@ -57,7 +139,8 @@ struct Planner {
 
     mutating func plan() -> Plan {
         let steps = playbook.steps
-        let scope = Scope(ids: Set(steps.map(\.id)), loginIDs: Self.loginIDs(steps))
+        let top = Graph(index: stepsByID, loop: -1)
+        let scope = Scope(ids: top, loginIDs: Self.loginIDs(steps))
         let (nodes, _) = planGraph(steps, scope: scope)
         return Plan(playbook: playbook, nodes: nodes)
     }
@@ -76,7 +159,7 @@ struct Planner {
             if case .forEach(let loop) = step.kind {
                 // Ids are unique in the whole playbook, so no inner id hides an outer one.
                 let inner = Scope(
-                    ids: Set(loop.steps.map(\.id)),
+                    ids: Graph(index: stepsByID, loop: loopNumbers[step.id] ?? -2),
                     outerGraphs: scope.outerGraphs + [scope.ids],
                     loginIDs: scope.loginIDs + Self.loginIDs(loop.steps),
                     loopVariables: scope.loopVariables.union([loop.variable])
@@ -85,9 +168,7 @@ struct Planner {
                 node.children = children
                 for read in reads {
                     if scope.ids.contains(read) {
-                        if node.reasons[read] == nil, read != step.id {
-                            node.reasons[read] = "reference"
-                        }
+                        if read != step.id { node.addDependency(read, .reference) }
                     } else {
                         outerReads.insert(read)
                     }
@@ -97,9 +178,7 @@ struct Planner {
         }
         addLogoutEdges(&nodes)
         checkServers(nodes)
-        for index in nodes.indices {
-            nodes[index].dependencies = nodes[index].reasons.keys.sorted()
-        }
+        for index in nodes.indices { nodes[index].sortDependencies() }
         order(&nodes)
         return (nodes, outerReads)
     }
@@ -112,10 +191,10 @@ struct Planner {
         -> Plan.Node
     {
         let session = resolveSession(step, scope: scope)
-        var reasons: [String: String] = [:]
+        var node = Plan.Node(step: step, session: session)
         for (index, need) in step.needs.enumerated() {
             if scope.ids.contains(need), need != step.id {
-                reasons[need] = "needs"
+                node.addDependency(need, .needs)
             } else if scope.isOuter(need) {
                 outerReads.insert(need)
             } else if need == step.id || !gaps.lost("steps", need) {
@@ -123,27 +202,22 @@ struct Planner {
                 report(mark, unknownStepMessage(need, in: step, scope: scope, what: "needs"))
             }
         }
-        for referenced in checkReferences(step, scope: scope) where reasons[referenced] == nil {
+        for referenced in checkReferences(step, scope: scope)
+        where !node.dependencies.contains(referenced) {
             if scope.ids.contains(referenced) {
-                reasons[referenced] = "reference"
+                node.addDependency(referenced, .reference)
             } else {
                 outerReads.insert(referenced)
             }
         }
-        if let session, session != step.id, reasons[session] == nil {
+        if let session, session != step.id, !node.dependencies.contains(session) {
             if scope.ids.contains(session) {
-                reasons[session] = "session"
+                node.addDependency(session, .session)
             } else {
                 outerReads.insert(session)
             }
         }
-        return Plan.Node(
-            step: step,
-            dependencies: [],
-            reasons: reasons,
-            commandClass: step.commandClass,
-            session: session
-        )
+        return node
     }
 
     private mutating func resolveSession(_ step: Step, scope: Scope) -> String? {
@@ -176,7 +250,7 @@ struct Planner {
     }
 
     private func unknownSessionMessage(_ session: String, _ step: Step) -> String {
-        guard let kind = stepsByID[session]?.kind else {
+        guard let kind = kind(of: session) else {
             return "step '\(step.id)' uses session '\(session)', but there is no step '\(session)'"
         }
         if kind == "login" {
@@ -199,8 +273,15 @@ struct Planner {
                 if case .logout = nodes[other].step.kind { return false }
                 return nodes[other].usesSession(session)
             }
-            for other in users where nodes[index].reasons[nodes[other].step.id] == nil {
-                nodes[index].reasons[nodes[other].step.id] = "session"
+            // The users are distinct steps, so only the logout's own edges can repeat one; a
+            // table of them is built only when there are many.
+            let existing = nodes[index].dependencies
+            let table = existing.count > 16 ? Set(existing) : []
+            nodes[index].dependencies.reserveCapacity(existing.count + users.count)
+            for other in users {
+                let id = nodes[other].step.id
+                let isKnown = existing.count > 16 ? table.contains(id) : existing.contains(id)
+                if !isKnown { nodes[index].appendDependency(id, .session) }
             }
         }
     }
@@ -235,8 +316,8 @@ struct Planner {
     private mutating func checkReferences(_ step: Step, scope: Scope) -> [String] {
         var referenced: [String] = []
         for template in step.templates {
-            for (index, expression) in template.expressions.enumerated() {
-                let mark = template.mark(ofExpression: index) ?? step.mark
+            for (expression, expressionMark) in template.expressionsWithMarks {
+                let mark = expressionMark ?? step.mark
                 checkCalls(expression, step: step, at: mark)
                 for (root, components) in expression.paths {
                     let target = checkPath(root, components, step: step, scope: scope, at: mark)
@@ -364,7 +445,7 @@ struct Planner {
             return nil
         }
         guard scope.ids.contains(target) || scope.isOuter(target),
-            let kind = stepsByID[target]?.kind
+            let kind = kind(of: target)
         else {
             if !gaps.lost("steps", target) {
                 report(mark, unknownStepMessage(target, in: step, scope: scope, what: "reads"))
@@ -393,7 +474,7 @@ struct Planner {
         -> String
     {
         if name == step.id { return "step '\(step.id)' \(what) itself" }
-        if let loop = stepsByID[name]?.loop {
+        if let loop = loop(of: name) {
             return
                 "step '\(step.id)' \(what) step '\(name)', which runs inside the for-each step '\(loop)' and cannot be seen from outside it"
         }
@@ -408,19 +489,28 @@ struct Planner {
     /// A topological order that keeps the file's order among independent steps (Kahn's
     /// algorithm, always taking the earliest ready step); a cycle is reported with its path.
     private mutating func order(_ nodes: inout [Plan.Node]) {
-        let position = Dictionary(
-            nodes.enumerated().map { ($1.step.id, $0) },
-            uniquingKeysWith: { first, _ in first }
-        )
-        var waiting = nodes.map { $0.reasons.count }
-        var dependents = [[Int]](repeating: [], count: nodes.count)
+        var waiting = nodes.map { Int32($0.dependencies.count) }
+        // The dependents of each node in one flat list, those of node k at
+        // `dependents[starts[k]..<starts[k + 1]]`: a list per node costs 50 bytes or more each.
+        // Counted first, then filled from the end of each range down, so that neither a list
+        // of the edges nor a second table of positions is needed.
+        var starts = [Int32](repeating: 0, count: nodes.count + 1)
         for (index, node) in nodes.enumerated() {
-            for dependency in node.reasons.keys {
-                guard let source = position[dependency] else {
+            for dependency in node.dependencies {
+                if let source = position(of: dependency, in: nodes) {
+                    starts[source] += 1
+                } else {
                     waiting[index] -= 1
-                    continue
                 }
-                dependents[source].append(index)
+            }
+        }
+        for index in nodes.indices { starts[index + 1] += starts[index] }
+        var dependents = [Int32](repeating: 0, count: Int(starts[nodes.count]))
+        for (index, node) in nodes.enumerated() {
+            for dependency in node.dependencies {
+                guard let source = position(of: dependency, in: nodes) else { continue }
+                starts[source] -= 1
+                dependents[Int(starts[source])] = Int32(index)
             }
         }
         var ready = IndexHeap(nodes.indices.filter { waiting[$0] == 0 })
@@ -428,7 +518,8 @@ struct Planner {
         order.reserveCapacity(nodes.count)
         while let next = ready.pop() {
             order.append(next)
-            for dependent in dependents[next] {
+            for slot in Int(starts[next])..<Int(starts[next + 1]) {
+                let dependent = Int(dependents[slot])
                 waiting[dependent] -= 1
                 if waiting[dependent] == 0 { ready.push(dependent) }
             }
@@ -439,6 +530,17 @@ struct Planner {
             order += remaining
         }
         Self.permute(&nodes, into: order)
+    }
+
+    /// Where the step `id` is among `nodes`, the graph being ordered; nil when it is elsewhere.
+    ///
+    /// The index of steps knows each step's place in its own graph, so the graph needs no table
+    /// of its own.
+    private func position(of id: String, in nodes: [Plan.Node]) -> Int? {
+        guard let index = stepsByID[id].map({ Int($0.index) }), index < nodes.count,
+            nodes[index].step.id == id
+        else { return nil }
+        return index
     }
 
     /// Puts `nodes[order[k]]` at position k, in place, so a large graph is not held twice.
@@ -469,7 +571,7 @@ struct Planner {
         var current = remaining[0].step.id
         while !path.contains(current), let node = byID[current] {
             path.append(current)
-            guard let next = node.reasons.keys.sorted().first(where: { byID[$0] != nil }) else {
+            guard let next = node.dependencies.first(where: { byID[$0] != nil }) else {
                 break
             }
             current = next

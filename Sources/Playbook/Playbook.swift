@@ -140,7 +140,8 @@ public enum ErrorMatcher: Sendable, Equatable {
 /// One `on-error` rule.
 public struct ErrorRule: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
-        case retry(RetryPolicy)
+        // Indirect: a policy takes 70 bytes, and most rules of a large playbook hold one.
+        indirect case retry(RetryPolicy)
         case relogin
         case `continue`
         case fail

@@ -93,7 +93,9 @@ extension PlaybookDecoder {
             report(node, message + " (see 'chkflow codes')")
             return nil
         }
-        return text.hasSuffix("*") ? .codePrefix(String(text.dropLast())) : .code(text)
+        guard !text.hasSuffix("*") else { return .codePrefix(String(text.dropLast())) }
+        // The catalogue's own copy of the code: one string for the many rules that name it.
+        return .code(ErrorCatalogue.entry(for: text)?.code ?? text)
     }
 
     mutating func decodeErrorRules(_ node: Node) -> [ErrorRule] {
@@ -145,6 +147,20 @@ extension PlaybookDecoder {
             )
             return nil
         }
-        return ErrorRule(matchers: matchers, action: action, mark: node.mark)
+        return ErrorRule(matchers: shared(matchers), action: shared(action), mark: node.mark)
+    }
+
+    /// An earlier equal list of matchers, when there is one, so that the rules share storage.
+    private mutating func shared(_ matchers: [ErrorMatcher]) -> [ErrorMatcher] {
+        if let earlier = sharedMatchers.first(where: { $0 == matchers }) { return earlier }
+        if sharedMatchers.count < 16 { sharedMatchers.append(matchers) }
+        return matchers
+    }
+
+    /// An earlier equal action, when there is one: a retry action is a box of 90 bytes.
+    private mutating func shared(_ action: ErrorRule.Action) -> ErrorRule.Action {
+        if let earlier = sharedActions.first(where: { $0 == action }) { return earlier }
+        if sharedActions.count < 16 { sharedActions.append(action) }
+        return action
     }
 }

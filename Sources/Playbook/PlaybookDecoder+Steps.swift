@@ -14,6 +14,7 @@ extension PlaybookDecoder {
     ///
     /// With `releasingEach`, the list is consumed and each step's nodes are given back once the
     /// step is decoded (the caller must hold no other copy of the list for that to save memory).
+    /// The top-level steps that `decodeStreamedStep` decoded while the file was read come first.
     mutating func decodeSteps(
         _ node: consuming Node,
         owner: String? = nil,
@@ -24,7 +25,9 @@ extension PlaybookDecoder {
             if owner == nil { gaps.wholeSections.insert("steps") }
             return []
         }
-        if items.isEmpty {
+        var steps: [Step] = []
+        if owner == nil { swap(&steps, &streamedSteps) }
+        if items.isEmpty, owner != nil || streamedCount == 0 {
             if let owner {
                 report(node, "the for-each step '\(owner)' has no steps")
             } else {
@@ -32,24 +35,35 @@ extension PlaybookDecoder {
             }
         }
         _ = consume node
-        var steps: [Step] = []
-        steps.reserveCapacity(items.count)
+        steps.reserveCapacity(steps.count + items.count)
         let placeholder = Node(content: .sequence([]), mark: Mark(line: 0, column: 0))
         for index in items.indices {
             let item = items[index]
             if releasingEach { items[index] = placeholder }
-            guard let step = decodeStep(item) else { continue }
-            if let first = stepIDs[step.id] {
-                report(
-                    item,
-                    "duplicate step id '\(step.id)' (first at \(first.line):\(first.column))"
-                )
-                continue
-            }
-            stepIDs[step.id] = step.mark
-            steps.append(step)
+            if let step = decodeEntry(item) { steps.append(step) }
         }
         return steps
+    }
+
+    /// Decodes one entry of the top-level `steps` while the file is still being read, so that
+    /// its nodes can be given back at once; `decodeSteps` collects the result.
+    mutating func decodeStreamedStep(_ node: consuming Node) {
+        streamedCount += 1
+        if let step = decodeEntry(node) { streamedSteps.append(step) }
+    }
+
+    /// The step an entry of a list of steps stands for, nil when it is broken or its id taken.
+    private mutating func decodeEntry(_ item: Node) -> Step? {
+        guard let step = decodeStep(item) else { return nil }
+        if let first = stepIDs[step.id] {
+            report(
+                item,
+                "duplicate step id '\(step.id)' (first at \(first.line):\(first.column))"
+            )
+            return nil
+        }
+        stepIDs[step.id] = step.mark
+        return step
     }
 
     private mutating func decodeStep(_ node: Node) -> Step? {
@@ -297,7 +311,8 @@ extension PlaybookDecoder {
         var present: Set<String> = []
         for pair in pairs {
             guard let key = pair.key.text else { continue }
-            guard names.contains(key) else {
+            // The rules' own copy of the name, so that the fields of many steps share it.
+            guard let key = names.first(where: { $0 == key }) else {
                 reportUnknownExportField(key, pair.key, names: names, context: context)
                 continue
             }

@@ -39,6 +39,19 @@ struct PlaybookDecoder {
     var loopVariables: [String] = []
     /// What could not be decoded, so that checks across the playbook stay quiet about it.
     var gaps = DecodingGaps()
+    /// Top-level steps decoded while the file was read (`decodeStreamedStep`).
+    var streamedSteps: [Step] = []
+    /// Entries of the top-level `steps` seen while the file was read, decodable or not.
+    var streamedCount = 0
+    /// The first template texts met, so that the steps that repeat one share its storage.
+    ///
+    /// Bounded: repeated texts (`${{ inputs.target-version }}` in every export) show up early,
+    /// and a table of every text would cost more than it saves.
+    private var sharedTexts: Set<String> = []
+    private static let sharedTextLimit = 256
+    /// The first matcher lists and actions of `on-error` rules, shared in the same way.
+    var sharedMatchers: [[ErrorMatcher]] = []
+    var sharedActions: [ErrorRule.Action] = []
 
     init(file: String) { self.file = file }
 
@@ -157,11 +170,12 @@ struct PlaybookDecoder {
             return nil
         }
         let start = Mark(line: node.mark.line, column: node.mark.column + quoteOffset(node))
-        guard case .string(let text) = value else {
+        guard case .string(var text) = value else {
             var template = Template(literal: value)
             template.mark = start
             return template
         }
+        text = shared(text)
         do {
             var template = try Template.parse(text)
             template.mark = start
@@ -175,6 +189,14 @@ struct PlaybookDecoder {
             )
             return nil
         }
+    }
+
+    /// The copy of `text` met first, when there was one; texts of up to 15 bytes take no storage.
+    private mutating func shared(_ text: String) -> String {
+        guard text.utf8.count > 15 else { return text }
+        if let index = sharedTexts.firstIndex(of: text) { return sharedTexts[index] }
+        if sharedTexts.count < Self.sharedTextLimit { sharedTexts.insert(text) }
+        return text
     }
 
     /// Whether a scalar's characters map one to one onto columns of one line of the file.

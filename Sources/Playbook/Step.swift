@@ -2,24 +2,169 @@ import ChkflowCore
 import PlaybookYAML
 
 /// One step of a playbook.
+///
+/// A step is one reference to its fields, shared by the playbook, the plan and the engine's
+/// indexes, and copied only when one of them changes a field. Inline, the fields take more than
+/// 200 bytes, and a large playbook's steps would be held twice: in the playbook and in the plan.
 public struct Step: Sendable {
-    public var id: String
-    public var kind: Kind
-    public var needs: [String]
+    private struct Fields: Sendable {
+        var id: String
+        var kind: Kind
+        var needs: [String]
+        var onError: [ErrorRule]
+        /// `expect` in seconds, NaN when the step has none: an optional would take 16 bytes
+        /// here, and 8 bytes more would put every step in the next size of memory block.
+        var expectSeconds: Double
+        var mark: Mark
+        var needMarks: [Mark]
+        /// The fields few steps set, boxed: inline they would take 160 bytes of every step.
+        var rare: Boxed?
+    }
+
+    private struct Rare: Sendable {
+        var condition: Template?
+        var session: String?
+        var retry: RetryPolicy?
+        var timeout: Double?
+        var sessionMark: Mark?
+
+        var isEmpty: Bool {
+            condition == nil && session == nil && retry == nil && timeout == nil
+                && sessionMark == nil
+        }
+    }
+
+    private indirect enum Boxed: Sendable {
+        case rare(Rare)
+
+        var value: Rare {
+            switch self {
+            case .rare(let rare): rare
+            }
+        }
+    }
+
+    // `@unchecked Sendable`: the fields change only through `update`, which copies them first
+    // unless this step is their only owner, so no storage another value can see is ever written.
+    private final class Storage: @unchecked Sendable {
+        var fields: Fields
+
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var storage: Storage
+
+    init(
+        id: String,
+        kind: Kind,
+        needs: [String],
+        condition: Template?,
+        session: String?,
+        onError: [ErrorRule],
+        retry: RetryPolicy?,
+        timeout: Double?,
+        expect: Double?,
+        mark: Mark,
+        needMarks: [Mark] = [],
+        sessionMark: Mark? = nil
+    ) {
+        let rare = Rare(
+            condition: condition,
+            session: session,
+            retry: retry,
+            timeout: timeout,
+            sessionMark: sessionMark
+        )
+        let fields = Fields(
+            id: id,
+            kind: kind,
+            needs: needs,
+            onError: onError,
+            expectSeconds: expect ?? .nan,
+            mark: mark,
+            needMarks: needMarks,
+            rare: rare.isEmpty ? nil : .rare(rare)
+        )
+        storage = Storage(fields)
+    }
+
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
+        change(&storage.fields)
+    }
+
+    private var rare: Rare { storage.fields.rare?.value ?? Rare() }
+
+    private mutating func updateRare(_ change: (inout Rare) -> Void) {
+        var rare = self.rare
+        change(&rare)
+        update { $0.rare = rare.isEmpty ? nil : .rare(rare) }
+    }
+
+    public var id: String {
+        get { storage.fields.id }
+        set { update { $0.id = newValue } }
+    }
+
+    public var kind: Kind {
+        get { storage.fields.kind }
+        set { update { $0.kind = newValue } }
+    }
+
+    public var needs: [String] {
+        get { storage.fields.needs }
+        set { update { $0.needs = newValue } }
+    }
+
     /// `when` or `if`; nil means `success()`.
-    public var condition: Template?
+    public var condition: Template? {
+        get { rare.condition }
+        set { updateRare { $0.condition = newValue } }
+    }
+
     /// The id of the login step whose session the step uses.
-    public var session: String?
-    public var onError: [ErrorRule]
-    public var retry: RetryPolicy?
-    public var timeout: Double?
+    public var session: String? {
+        get { rare.session }
+        set { updateRare { $0.session = newValue } }
+    }
+
+    public var onError: [ErrorRule] {
+        get { storage.fields.onError }
+        set { update { $0.onError = newValue } }
+    }
+
+    public var retry: RetryPolicy? {
+        get { rare.retry }
+        set { updateRare { $0.retry = newValue } }
+    }
+
+    public var timeout: Double? {
+        get { rare.timeout }
+        set { updateRare { $0.timeout = newValue } }
+    }
+
     /// How long the step is expected to take, for the change window.
-    public var expect: Double?
-    public var mark: Mark
+    public var expect: Double? {
+        get { storage.fields.expectSeconds.isNaN ? nil : storage.fields.expectSeconds }
+        set { update { $0.expectSeconds = newValue ?? .nan } }
+    }
+
+    public var mark: Mark {
+        get { storage.fields.mark }
+        set { update { $0.mark = newValue } }
+    }
+
     /// Where each of `needs` is written, in the same order.
-    var needMarks: [Mark] = []
+    var needMarks: [Mark] {
+        get { storage.fields.needMarks }
+        set { update { $0.needMarks = newValue } }
+    }
+
     /// Where `session` is written.
-    var sessionMark: Mark?
+    var sessionMark: Mark? {
+        get { rare.sessionMark }
+        set { updateRare { $0.sessionMark = newValue } }
+    }
 
     // Indirect: the payloads differ a lot in size (a login holds eight templates), and a step is
     // copied into the plan and indexes; boxing keeps every step small.

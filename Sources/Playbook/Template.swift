@@ -10,9 +10,40 @@ public struct Template: Sendable, Equatable {
         case expression(Expression, offset: Int)
     }
 
-    public var parts: [Part]
+    /// What a template holds.
+    ///
+    /// Text with expressions is kept as written and split again on each use: the trees of a large playbook's expressions took several times the file's size, and
+    /// splitting a template costs a few microseconds. Parsing at validation (`parse`) makes
+    /// sure the text splits without an error.
+    private enum Content: Sendable {
+        case literal(JSON)
+        case source(String)
+        case parts([Part])
+    }
+
+    private var content: Content
+
+    /// Text and expressions in order; empty when the template is a literal.
+    public var parts: [Part] {
+        get {
+            switch content {
+            case .literal: []
+            case .source(let text): (try? Self.split(text)) ?? []
+            case .parts(let parts): parts
+            }
+        }
+        set { content = .parts(newValue) }
+    }
+
     /// The value when the template holds no expression at all.
-    public var literal: JSON?
+    public var literal: JSON? {
+        get {
+            if case .literal(let value) = content { return value }
+            return nil
+        }
+        set { content = newValue.map(Content.literal) ?? .parts([]) }
+    }
+
     /// Where the template's text starts in its playbook, when it came from one.
     public internal(set) var mark: Mark?
     /// Whether the text sits on one line of the file, so an offset in it is a column offset.
@@ -20,13 +51,11 @@ public struct Template: Sendable, Equatable {
 
     /// A template that is a plain value with no expression.
     public init(literal: JSON) {
-        self.parts = []
-        self.literal = literal
+        content = .literal(literal)
     }
 
     init(parts: [Part]) {
-        self.parts = parts
-        self.literal = nil
+        content = .parts(parts)
     }
 
     /// Two templates are equal when they say the same thing, wherever they were written.
@@ -34,18 +63,14 @@ public struct Template: Sendable, Equatable {
         lhs.parts == rhs.parts && lhs.literal == rhs.literal
     }
 
-    /// Where the expression at `index` (counted among the expressions only) starts: its `${{`
-    /// when the template is one line of the file, else the template's start.
-    func mark(ofExpression index: Int) -> Mark? {
-        guard let mark else { return nil }
-        var seen = 0
-        for case .expression(_, let offset) in parts {
-            if seen == index {
-                return isOneLine ? Mark(line: mark.line, column: mark.column + offset) : mark
-            }
-            seen += 1
+    /// Every expression with where it starts: its `${{` when the template is one line of the
+    /// file, else the template's start.
+    var expressionsWithMarks: [(expression: Expression, mark: Mark?)] {
+        parts.compactMap { part in
+            guard case .expression(let expression, let offset) = part else { return nil }
+            guard let mark, isOneLine else { return (expression, mark) }
+            return (expression, Mark(line: mark.line, column: mark.column + offset))
         }
-        return mark
     }
 
     /// Every expression in the template.
@@ -67,6 +92,16 @@ public struct Template: Sendable, Equatable {
     /// - Throws: the syntax error, with its offset counted in Unicode scalars from the start of
     ///   `text`.
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Template {
+        guard try !split(text).isEmpty else { return Template(literal: .string(text)) }
+        return Template(content: .source(text))
+    }
+
+    private init(content: Content) {
+        self.content = content
+    }
+
+    /// The parts of a text, none when it holds no expression.
+    private static func split(_ text: String) throws(ExpressionSyntaxError) -> [Part] {
         let scalars = Array(text.unicodeScalars)
         var parts: [Part] = []
         var textStart = 0
@@ -93,9 +128,9 @@ public struct Template: Sendable, Equatable {
             index = close + 2
             textStart = index
         }
-        guard !parts.isEmpty else { return Template(literal: .string(text)) }
+        guard !parts.isEmpty else { return [] }
         if textStart < scalars.count { parts.append(.text(string(scalars[textStart...]))) }
-        return Template(parts: trimmed(parts))
+        return trimmed(parts)
     }
 
     private static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {

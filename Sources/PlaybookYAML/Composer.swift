@@ -24,6 +24,8 @@ struct Composer {
         /// First positions of scalar keys, built once a mapping has enough pairs that a linear
         /// search for duplicates would cost more than the table.
         var keyMarks: [String: Mark]?
+        /// Whether each finished entry is handed out (`takeStreamedItem`) instead of kept.
+        var streams = false
     }
 
     private var limits: YAMLLimits
@@ -36,8 +38,18 @@ struct Composer {
     private var nodeCount = 0
     private var hasDocument = false
     private var root: Node?
+    /// The top-level key whose list is streamed, if any.
+    private let streamedKey: String?
+    /// A finished entry of the streamed list, not yet taken.
+    private var streamedItem: Node?
 
-    init(limits: YAMLLimits, file: String) {
+    /// Starts a document; `streamedKey` names the top-level list to hand out entry by entry.
+    ///
+    /// The entries of the list that is that key's value in the root mapping are handed out one by
+    /// one as they finish, and that list stays empty in the tree. A list with an anchor is kept
+    /// whole, since an alias to it must repeat its entries.
+    init(limits: YAMLLimits, file: String, streamedKey: String? = nil) {
+        self.streamedKey = streamedKey
         self.limits = limits
         self.maximumDepth = min(limits.maximumDepth, YAMLLimits.largestSafeDepth)
         self.limits.maximumNodes = max(limits.maximumNodes, 0)
@@ -109,14 +121,30 @@ struct Composer {
         // From here on the name means this collection, which is not finished: an alias to it
         // inside it is a cycle, not a reference to an earlier anchor of the same name.
         if let anchor { anchors[anchor] = nil }
-        let frame = Frame(
+        var frame = Frame(
             isMapping: isMapping,
             mark: mark,
             anchor: anchor,
             countBefore: countBefore,
             start: entries.count
         )
+        frame.streams = !isMapping && anchor == nil && isStreamedKeyValue
         frames.append(frame)
+    }
+
+    /// The entry of the streamed list that finished with the last event, if one did.
+    mutating func takeStreamedItem() -> Node? {
+        guard streamedItem != nil else { return nil }
+        return streamedItem.take()
+    }
+
+    /// Whether the node that starts now is the value of `streamedKey` in the root mapping.
+    private var isStreamedKeyValue: Bool {
+        guard let streamedKey, frames.count == 1, frames[0].isMapping,
+            (entries.count - frames[0].start) % 2 == 1,
+            case .scalar(let key) = entries[entries.count - 1].content
+        else { return false }
+        return key.text == streamedKey
     }
 
     mutating func closeCollection() {
@@ -150,6 +178,10 @@ struct Composer {
         }
         // A scalar's height of 0 never raises a collection's height.
         if height > frames[top].height { frames[top].height = height }
+        if frames[top].streams {
+            streamedItem = node
+            return
+        }
         entries.push(node)
     }
 

@@ -1,10 +1,19 @@
 internal import CYAML
+import ChkflowCore
 
-/// The owner of one libyaml parser and of the bytes it reads.
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// The owner of one libyaml parser and of the bytes or the file it reads.
 ///
 /// libyaml pulls its input through `readInput`, a C callback that copies the next chunk of
-/// `source` into libyaml's own buffer, so libyaml never holds a pointer into Swift memory and
-/// the input needs no second copy. The callback finds this object through the context pointer
+/// the bytes, or reads it from the file, into libyaml's own buffer, so libyaml never holds a
+/// pointer into Swift memory, the input needs no second copy, and a file is never held whole. The callback finds this object through the context pointer
 /// libyaml passes back; that pointer is unretained, which is safe because this object owns the
 /// libyaml parser and deletes it in `deinit`, before the object itself goes away.
 ///
@@ -14,14 +23,28 @@ internal import CYAML
 final class EventParser {
     private let parser: UnsafeMutablePointer<yaml_parser_t>
     private let event: UnsafeMutablePointer<yaml_event_t>
-    private let source: [UInt8]
+    private enum Input {
+        case bytes([UInt8])
+        /// An open regular file, which this parser closes; its bytes are hashed as they pass.
+        case file(descriptor: Int32, path: String, maximumBytes: Int)
+    }
+
+    /// Why reading a file failed, when it did: libyaml then only knows that its input failed.
+    enum InputFailure: Error {
+        case file(FileReader.Failure)
+        case utf16
+    }
+
+    private let input: Input
     private var readOffset = 0
     private let file: String
+    private var hasher = SHA256.Hasher()
+    private(set) var inputFailure: InputFailure?
 
     /// Creates a parser over `bytes`, which must not be UTF-16 (libyaml would decode it, and
     /// every position after that would disagree with the file).
     init(bytes: [UInt8], file: String) throws(YAMLError) {
-        self.source = bytes
+        self.input = .bytes(bytes)
         self.file = file
         parser = .allocate(capacity: 1)
         event = .allocate(capacity: 1)
@@ -33,28 +56,86 @@ final class EventParser {
         yaml_parser_set_input(parser, readInput, Unmanaged.passUnretained(self).toOpaque())
     }
 
+    /// Creates a parser that reads the open regular file `descriptor` as libyaml asks for it.
+    ///
+    /// The parser closes the file when done. A file that starts as UTF-16 fails with
+    /// `InputFailure.utf16`.
+    init(descriptor: Int32, path: String, maximumBytes: Int) throws(YAMLError) {
+        self.input = .file(descriptor: descriptor, path: path, maximumBytes: maximumBytes)
+        self.file = path
+        parser = .allocate(capacity: 1)
+        event = .allocate(capacity: 1)
+        guard yaml_parser_initialize(parser) != 0 else {
+            parser.deallocate()
+            event.deallocate()
+            close(descriptor)
+            throw YAMLError(file: path, mark: Mark(line: 1, column: 1), message: outOfMemory)
+        }
+        yaml_parser_set_input(parser, readInput, Unmanaged.passUnretained(self).toOpaque())
+    }
+
     deinit {
+        if case .file(let descriptor, _, _) = input { close(descriptor) }
         yaml_parser_delete(parser)
         parser.deallocate()
         event.deallocate()
     }
 
     /// Copies up to `capacity` bytes of the input from where the last call stopped; zero bytes
-    /// means the end of the input.
-    fileprivate func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {
-        let count = min(capacity, source.count - readOffset)
-        source.withUnsafeBufferPointer { bytes in
-            guard let start = bytes.baseAddress, count > 0 else { return }
-            buffer.update(from: start + readOffset, count: count)
+    /// means the end of the input, nil a failure to read the file (`inputFailure` says why).
+    fileprivate func read(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int? {
+        switch input {
+        case .bytes(let source):
+            let count = min(capacity, source.count - readOffset)
+            source.withUnsafeBufferPointer { bytes in
+                guard let start = bytes.baseAddress, count > 0 else { return }
+                buffer.update(from: start + readOffset, count: count)
+            }
+            readOffset += count
+            return count
+        case .file(let descriptor, _, let maximumBytes):
+            switch FileReader.readChunk(descriptor, into: buffer, capacity: capacity) {
+            case .failure(let failure):
+                inputFailure = .file(failure)
+                return nil
+            case .success(let count):
+                if readOffset == 0, count >= 2,
+                    (buffer[0], buffer[1]) == (0xFF, 0xFE) || (buffer[0], buffer[1]) == (0xFE, 0xFF)
+                {
+                    inputFailure = .utf16
+                    return nil
+                }
+                readOffset += count
+                guard readOffset <= maximumBytes else {
+                    inputFailure = .file(.tooLarge)
+                    return nil
+                }
+                hasher.update(UnsafeBufferPointer(start: buffer, count: count))
+                return count
+            }
         }
-        readOffset += count
-        return count
+    }
+
+    /// The SHA-256 of the file's bytes read so far, in lower-case hex.
+    func fileDigest() -> String {
+        let hasher = hasher
+        return SHA256.hex(ofDigest: hasher.finalize())
+    }
+
+    /// The whole input, for the messages that quote it: a file is read again, as errors are
+    /// rare and the parser does not keep what it has read.
+    private func errorSource() -> [UInt8] {
+        switch input {
+        case .bytes(let source): source
+        case .file(_, let path, let maximumBytes):
+            (try? FileReader.bytes(atPath: path, maximumBytes: maximumBytes)) ?? []
+        }
     }
 
     /// Parses one event and hands it to `composer`; false once the stream has ended.
     func parseEvent(into composer: inout Composer) throws(YAMLError) -> Bool {
         guard yaml_parser_parse(parser, event) != 0 else {
-            throw LibYAMLError(parser.pointee).yamlError(file: file, source: source)
+            throw LibYAMLError(parser.pointee).yamlError(file: file, source: errorSource())
         }
         defer { yaml_event_delete(event) }
         let mark = Mark(event.pointee.start_mark)
@@ -125,6 +206,7 @@ private func readInput(
 ) -> Int32 {
     guard let context, let buffer, let count else { return 0 }
     let parser = Unmanaged<EventParser>.fromOpaque(context).takeUnretainedValue()
-    count.pointee = parser.read(into: buffer, capacity: capacity)
+    guard let read = parser.read(into: buffer, capacity: capacity) else { return 0 }
+    count.pointee = read
     return 1
 }

@@ -15,6 +15,18 @@ enum FileReader {
     }
 
     static func bytes(atPath path: String, maximumBytes: Int) throws(Failure) -> [UInt8] {
+        let file = try openChecked(atPath: path, maximumBytes: maximumBytes)
+        defer { close(file.descriptor) }
+        // A regular file's size is known; a pipe or device is read until the limit is passed.
+        let expected = file.isRegular ? file.size : 0
+        return try readAll(file.descriptor, expected: expected, maximumBytes: maximumBytes)
+    }
+
+    /// Opens a file for reading after the same checks as `bytes`; the caller closes it.
+    static func openChecked(
+        atPath path: String,
+        maximumBytes: Int
+    ) throws(Failure) -> (descriptor: Int32, isRegular: Bool, size: Int) {
         // Opening a FIFO nobody writes to would block for ever: look before opening.
         var before = stat()
         if stat(path, &before) == 0 {
@@ -23,17 +35,38 @@ enum FileReader {
         }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(reason(errno)) }
-        defer { close(descriptor) }
-
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw .unreadable(reason(errno)) }
-        if (status.st_mode & S_IFMT) == S_IFDIR { throw .unreadable("it is a directory") }
-        // A regular file's size is known; a pipe or device is read until the limit is passed.
-        let isRegular = (status.st_mode & S_IFMT) == S_IFREG
-        if isRegular, status.st_size > maximumBytes { throw .tooLarge }
+        var failure: Failure?
+        if fstat(descriptor, &status) != 0 {
+            failure = .unreadable(reason(errno))
+        } else if (status.st_mode & S_IFMT) == S_IFDIR {
+            failure = .unreadable("it is a directory")
+        } else if (status.st_mode & S_IFMT) == S_IFREG, status.st_size > maximumBytes {
+            failure = .tooLarge
+        }
+        if let failure {
+            close(descriptor)
+            throw failure
+        }
+        return (descriptor, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size))
+    }
 
-        let expected = isRegular ? Int(status.st_size) : 0
-        return try readAll(descriptor, expected: expected, maximumBytes: maximumBytes)
+    static func closeFile(_ descriptor: Int32) {
+        close(descriptor)
+    }
+
+    /// Reads up to `capacity` bytes into `buffer`, retrying when a signal interrupts; the count
+    /// read (0 at the end), or the reason it failed.
+    static func readChunk(
+        _ descriptor: Int32,
+        into buffer: UnsafeMutablePointer<UInt8>,
+        capacity: Int
+    ) -> Result<Int, Failure> {
+        while true {
+            let count = read(descriptor, buffer, capacity)
+            if count >= 0 { return .success(count) }
+            if errno != EINTR { return .failure(.unreadable(reason(errno))) }
+        }
     }
 
     private static func readAll(
