@@ -19,6 +19,11 @@ extension Expression: CustomStringConvertible {
         case .not(let inner):
             return "!" + inner.nested
         case .binary(let op, let left, let right):
+            // `a && b && c` reads back as it was parsed, from the left: a chain of the same
+            // `&&` or `||` needs no parentheses, which would nest as deep as it is long.
+            if case .binary(op, _, _) = left, op == .and || op == .or {
+                return "\(left.description) \(op.rawValue) \(right.nested)"
+            }
             return "\(left.nested) \(op.rawValue) \(right.nested)"
         case .call(let function, let arguments):
             return function + "(" + arguments.map(\.description).joined(separator: ", ") + ")"

@@ -281,6 +281,15 @@ private func evaluate(_ text: String) throws -> Value {
         ("${{ a[*].b[0] }}", "${{ a[*].b[0] }}"),
         ("${{ !(a || b) }}", "${{ !(a || b) }}"),
         ("${{ format('{0}', x, -1) }}", "${{ format('{0}', x, -1) }}"),
+        // A chain of one operator prints flat, however long (found by the fuzzer: 68 levels of
+        // parentheses read back past the nesting limit).
+        ("${{ a && b && c || d || e }}", "${{ (a && b && c) || d || e }}"),
+        ("${{ a && (b && c) }}", "${{ a && (b && c) }}"),
+        (
+            "${{ " + Array(repeating: "x", count: 300).joined(separator: " && ") + " }}",
+            "${{ " + Array(repeating: "x", count: 300).joined(separator: " && ") + " }}"
+        ),
+        ("${{ a == b && c != d }}", "${{ (a == b) && (c != d) }}"),
     ]
 
     @Test(arguments: descriptions)
