@@ -20,7 +20,8 @@ demo: build
 # Tests run one at a time: many start servers and processes and wait on real time, and on a
 # 2-core machine running them all at once starves them. Debian's chromium, for the test that
 # screenshots the run timeline, is installed when missing (scripts/install-chromium), and so
-# are stunnel4 and openssl, for the TLS tests against a real TLS endpoint (scripts/install-tls-tools).
+# are stunnel4 and openssl, for the TLS tests against a real TLS endpoint
+# (scripts/install-tls-tools).
 test: deps
 	@scripts/make-venv
 	@scripts/install-chromium
