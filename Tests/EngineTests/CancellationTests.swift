@@ -44,18 +44,7 @@ private func cancelledRun(
         return scenario
     }
 
-    private let exportAndWait =
-        playbookHead + """
-              - id: export
-                export:
-                  file-path: /var/log/x.tgz
-              - id: exported
-                wait:
-                  task: ${{ steps.export.task-id }}
-              - id: logout
-                if: ${{ always() }}
-                logout: {}
-            """
+    private let exportAndWait = exportWaitLogout
 
     @Test func aCancelledRunDiscardsEachSessionThenLogsItOut() async throws {
         let (result, notices, requests) = try await cancelledRun(

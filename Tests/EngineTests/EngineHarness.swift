@@ -50,3 +50,17 @@ let playbookHead = """
           domain: System Data
 
     """
+
+/// The head, then an export, the wait for its task and a logout that always runs.
+let exportWaitLogout =
+    playbookHead + """
+          - id: export
+            export:
+              file-path: /var/log/x.tgz
+          - id: exported
+            wait:
+              task: ${{ steps.export.task-id }}
+          - id: logout
+            if: ${{ always() }}
+            logout: {}
+        """

@@ -6,18 +6,7 @@ import Simulator
 import Testing
 
 @Suite struct JournalTests {
-    private let text =
-        playbookHead + """
-              - id: export
-                export:
-                  file-path: /var/log/x.tgz
-              - id: exported
-                wait:
-                  task: ${{ steps.export.task-id }}
-              - id: logout
-                if: ${{ always() }}
-                logout: {}
-            """
+    private let text = exportWaitLogout
 
     /// Runs the playbook with a journal and returns the journal's path and the plan.
     private func journaledRun() async throws -> (String, Plan) {
