@@ -12,8 +12,9 @@ public struct Template: Sendable, Equatable {
 
     /// What a template holds.
     ///
-    /// Text with expressions is kept as written and split again on each use: the trees of a large playbook's expressions took several times the file's size, and
-    /// splitting a template costs a few microseconds. Parsing at validation (`parse`) makes
+    /// Text with expressions is kept as written and split again on each use: the trees of a
+    /// large playbook's expressions took several times the file's size, and splitting a
+    /// template costs a few microseconds. Parsing at validation (`parse`) makes
     /// sure the text splits without an error.
     private enum Content: Sendable {
         case literal(JSON)

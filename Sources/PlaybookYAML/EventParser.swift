@@ -13,9 +13,10 @@ internal import Darwin
 ///
 /// libyaml pulls its input through `readInput`, a C callback that copies the next chunk of
 /// the bytes, or reads it from the file, into libyaml's own buffer, so libyaml never holds a
-/// pointer into Swift memory, the input needs no second copy, and a file is never held whole. The callback finds this object through the context pointer
-/// libyaml passes back; that pointer is unretained, which is safe because this object owns the
-/// libyaml parser and deletes it in `deinit`, before the object itself goes away.
+/// pointer into Swift memory, the input needs no second copy, and a file is never held whole.
+/// The callback finds this object through the context pointer libyaml passes back; that
+/// pointer is unretained, which is safe because this object owns the libyaml parser and
+/// deletes it in `deinit`, before the object itself goes away.
 ///
 /// The `yaml_parser_t` and the event it fills live on the heap at fixed addresses, because
 /// libyaml holds on to them between calls. Not `Sendable`: one parser belongs to one loading

@@ -1,7 +1,7 @@
 /// A small PNG reader in Python (no imaging library is installed).
 ///
-/// Given a screenshot and colours as `RRGGBB`, it prints the picture's size, how many distinct colours it has and, for
-/// each colour asked for, how many pixels are that colour (within 4 per channel):
+/// Given a screenshot and colours as `RRGGBB`, it prints the picture's size, how many
+/// distinct colours it has and, for each colour asked for, how many pixels are that colour (within 4 per channel):
 /// `size=1200x900 colours=1234 2e7d32=5678`.
 let pngColoursScript = #"""
     import struct, sys, zlib
