@@ -71,6 +71,15 @@ public actor Session {
     private var lastRequest: Double?
     /// When each task this session started was started, on its clock (see `noteTasks`).
     var taskOrigins: [String: ClosedRange<Double>] = [:]
+    /// What kind of request started each task in `taskOrigins` (see `noteTasks`), until a
+    /// poll sees the task end.
+    var taskKinds: [String: String] = [:]
+    /// When a poll last saw each task of `taskKinds` still running: when it went out.
+    var lastSeenRunning: [String: Double] = [:]
+    /// The earliest and latest end of each task of `taskKinds` that its progress allows.
+    var estimatedEnds: [String: ClosedRange<Double>] = [:]
+    /// How long the tasks of each kind took, as this session's polls saw them end.
+    var taskDurations: [String: TaskDurations] = [:]
     /// When the waits of this session plan to poll their tasks next, by task-id.
     var plannedPolls: [String: Double] = [:]
     /// The latest show-task entry any wait of this session read of a task, and when.
@@ -78,6 +87,8 @@ public actor Session {
     /// The pauses of waits between polls, by task-id, so that a poll of another wait that sees
     /// the task end can wake its wait at once.
     var pausedWaits: [String: Task<Void, any Error>] = [:]
+    /// How many show-task requests on their way ask for each task.
+    var pollsInFlight: [String: Int] = [:]
 
     /// Seconds since the last request of this session went out (0 before the first).
     public var idleSeconds: Double { lastRequest.map { clock.now() - $0 } ?? 0 }
@@ -269,7 +280,7 @@ public actor Session {
         statistics.connections += reply.newConnections
         do {
             let decoded = try decode(reply, command: command, sid: usedSID)
-            if let sent { noteTasks(startedBy: decoded, during: sent) }
+            if let sent { noteTasks(startedBy: decoded, request: (command, body), during: sent) }
             return decoded
         } catch let error as APIError where error.code == "err_too_many_requests" {
             await budget?.recordTooManyRequests(duringLogin: Self.loginCommands.contains(command))
@@ -280,13 +291,30 @@ public actor Session {
     }
 
     /// Remembers when the tasks a reply names were started (between the request going out and
-    /// its reply), so that waits for them can tell how far along they are from the first poll.
-    private func noteTasks(startedBy reply: JSON, during sent: ClosedRange<Double>) {
+    /// its reply), so that waits for them can tell how far along they are from the first poll,
+    /// and what kind of request started them: the command and the names of its parameters, so
+    /// that the exports of twenty domains count as one kind and a verification-only export as
+    /// another.
+    private func noteTasks(
+        startedBy reply: JSON,
+        request: (command: String, body: JSON),
+        during sent: ClosedRange<Double>
+    ) {
         var ids = reply["task-id"]?.stringValue.map { [$0] } ?? []
         ids += (reply["tasks"]?.arrayValue ?? []).compactMap { $0["task-id"]?.stringValue }
         guard !ids.isEmpty, reply["tasks"]?.arrayValue?.first?["status"] == nil else { return }
-        if taskOrigins.count > 10_000 { taskOrigins.removeAll() }
-        for id in ids { taskOrigins[id] = sent }
+        if taskOrigins.count > 10_000 {
+            taskOrigins.removeAll()
+            taskKinds.removeAll()
+            lastSeenRunning.removeAll()
+            estimatedEnds.removeAll()
+        }
+        let names = request.body.objectValue.map { $0.keys.sorted() } ?? []
+        let kind = request.command + "(" + names.joined(separator: ",") + ")"
+        for id in ids {
+            taskOrigins[id] = sent
+            taskKinds[id] = kind
+        }
     }
 
     private func request(_ command: String, _ body: JSON, sid: String?) -> HTTPRequest {

@@ -290,11 +290,10 @@ extension Session {
         var planned = start
         let origins = ids.compactMap { taskOrigins[$0]?.upperBound }
         if origins.count == ids.count, let started = origins.max() {
-            planned =
-                deadline.map { min(started + policy.initialInterval, $0) }
-                ?? started + policy.initialInterval
+            let first = firstPoll(of: ids, startedBy: started, policy: policy)
+            planned = deadline.map { min(first, $0) } ?? first
             for id in ids { plannedPolls[id] = planned }
-            try await clock.sleep(until: planned)
+            planned = try await sleepUntilPoll(planned, waitingFor: ids, before: deadline)
         }
         while true {
             do {
@@ -327,6 +326,7 @@ extension Session {
             let pause =
                 running.map { id in
                     if let end = history[id]?.endRange() {
+                        if taskKinds[id] != nil { estimatedEnds[id] = end }
                         let began = taskOrigins[id]?.lowerBound ?? firstSample[id]?.time ?? start
                         return policy.interval(now: now, end: end, waited: now - began)
                     }
@@ -343,12 +343,61 @@ extension Session {
                 throw timedOut(lastPoll)
             }
             for id in running { plannedPolls[id] = planned }
-            try await sleepBetweenPolls(until: planned, waitingFor: running)
+            planned = try await sleepUntilPoll(planned, waitingFor: running, before: deadline)
             poll += 1
         }
     }
 
-    /// Sleeps until `planned`, or until a poll of another wait sees one of these tasks end.
+    /// When to poll first for tasks this session started, the last of them at `started`: when
+    /// tasks of the same kind ended, at the latest they can end if they take as long (but no
+    /// later than the policy's longest pause), otherwise after the policy's first pause.
+    private func firstPoll(
+        of ids: [String],
+        startedBy started: Double,
+        policy: PollPolicy
+    )
+        -> Double
+    {
+        let ends = ids.compactMap { id -> Double? in
+            guard let origin = taskOrigins[id], let kind = taskKinds[id],
+                let expected = taskDurations[kind]?.expected
+            else { return nil }
+            return origin.upperBound + expected
+        }
+        guard ends.count == ids.count, let end = ends.max() else {
+            return started + policy.initialInterval
+        }
+        return min(end + policy.minimumInterval / 4, started + policy.maximumInterval)
+    }
+
+    /// Sleeps until the poll planned for `planned` is due and returns when that is.
+    ///
+    /// When other waits of this session plan to poll within the shared slack after it, the
+    /// poll waits for the last of them, so that one show-task serves them all (never past the
+    /// deadline), and is woken by its reply; should that poll fail, it sends its own after
+    /// another `sharedPollSlack`. A poll of another wait that reads these tasks makes it due
+    /// at once.
+    private func sleepUntilPoll(
+        _ planned: Double,
+        waitingFor ids: [String],
+        before deadline: Double?
+    ) async throws -> Double {
+        try await sleepBetweenPolls(until: planned, waitingFor: ids)
+        let now = clock.now()
+        guard now >= planned else { return now }
+        let own = Set(ids)
+        let joined = plannedPolls.filter { entry in
+            !own.contains(entry.key) && entry.value > planned
+                && entry.value <= planned + Self.sharedPollSlack
+        }.values.max()
+        guard let joined, joined < deadline ?? .infinity else { return planned }
+        for id in ids { plannedPolls[id] = joined }
+        let grace = min(joined + Self.sharedPollSlack, deadline ?? .infinity)
+        try await sleepBetweenPolls(until: grace, waitingFor: ids)
+        return min(joined, clock.now())
+    }
+
+    /// Sleeps until `planned`, or until a poll of another wait reads one of these tasks.
     private func sleepBetweenPolls(until planned: Double, waitingFor ids: [String]) async throws {
         let sleeper = Task { [clock] in try await clock.sleep(until: planned) }
         for id in ids { pausedWaits[id] = sleeper }
@@ -387,34 +436,46 @@ extension Session {
     /// One show-task round: an entry for every id, in the order asked, and when it was read.
     ///
     /// When other waits of this session have read all of these tasks since `planned` less the
-    /// slack, their entries serve and nothing is sent. Otherwise the round also asks for the tasks
-    /// of other waits due within the slack, so that they need not send their own; should the
-    /// server refuse the longer list, the round asks again for these tasks alone.
+    /// slack, their entries serve and nothing is sent; when a show-task of another wait that
+    /// asks for all of them is on its way, its reply serves. Otherwise the round also asks for
+    /// the tasks of other waits due within the slack, so that they need not send their own;
+    /// should the server refuse the longer list, the round asks again for these tasks alone.
     private func pollOnce(
         _ ids: [String],
         _ planned: Double
     ) async throws -> (round: [TaskInfo], seenAt: Double) {
-        // Each entry serves once: the next round of this wait needs a newer one.
-        let shared = ids.compactMap { lastPolled.removeValue(forKey: $0) }
-        if shared.count == ids.count, let oldest = shared.map(\.time).min(),
-            oldest >= planned - Self.sharedPollSlack
-        {
-            return (shared.map(\.info), oldest)
+        if let shared = sharedRound(ids, since: planned) { return shared }
+        if ids.allSatisfy({ pollsInFlight[$0] != nil }) {
+            // Woken by that poll's end, answered or not; the hour only bounds the sleep.
+            try await sleepBetweenPolls(until: clock.now() + 3600, waitingFor: ids)
+            if let shared = sharedRound(ids, since: planned) { return shared }
         }
         let own = Set(ids)
         let soon = clock.now() + Self.sharedPollSlack
         let others = plannedPolls.filter { !own.contains($0.key) && $0.value <= soon }
             .keys.sorted().prefix(49)
         var tasks: [TaskInfo]
+        let sentAt = clock.now()
+        let asked = ids + others
+        for id in asked { pollsInFlight[id, default: 0] += 1 }
+        defer {
+            for id in asked {
+                let left = (pollsInFlight[id] ?? 1) - 1
+                pollsInFlight[id] = left > 0 ? left : nil
+                // A wait that counted on this poll and was not served sends its own.
+                if !own.contains(id) { pausedWaits[id]?.cancel() }
+            }
+        }
         do {
             tasks = try await showTasks(ids + others)
         } catch let error as APIError where !others.isEmpty && error.kind == .server {
             tasks = try await showTasks(ids)
         }
         let seenAt = clock.now()
+        noteDurations(of: tasks, sent: sentAt, seen: seenAt)
         for task in tasks where !own.contains(task.taskID) && plannedPolls[task.taskID] != nil {
             lastPolled[task.taskID] = (task, seenAt)
-            if task.status.isTerminal { pausedWaits[task.taskID]?.cancel() }
+            pausedWaits[task.taskID]?.cancel()
         }
         let round = try ids.map { id in
             guard let info = tasks.first(where: { $0.taskID == id }) else {
@@ -427,6 +488,48 @@ extension Session {
             return info
         }
         return (round, seenAt)
+    }
+
+    /// Keeps what a poll tells of how long tasks of each kind take (see ``TaskDurations``).
+    ///
+    /// A task still running ends after the poll was `sent`; one found ended ended before it
+    /// was answered (`seen`), or before the latest end its progress allowed, when that is
+    /// earlier and still after the last poll that found it running. Only tasks that succeeded
+    /// are counted.
+    private func noteDurations(of tasks: [TaskInfo], sent: Double, seen: Double) {
+        for task in tasks {
+            let id = task.taskID
+            guard let kind = taskKinds[id], let origin = taskOrigins[id] else { continue }
+            guard task.status.isTerminal else {
+                lastSeenRunning[id] = sent
+                continue
+            }
+            taskKinds[id] = nil
+            let running = lastSeenRunning.removeValue(forKey: id) ?? origin.upperBound
+            let estimated = estimatedEnds.removeValue(forKey: id)
+            guard task.status.isSuccessByDefault else { continue }
+            var ended = seen
+            if let latest = estimated?.upperBound, latest > running { ended = min(seen, latest) }
+            let shortest = max(0, running - origin.upperBound)
+            let longest = max(shortest, ended - origin.lowerBound)
+            taskDurations[kind, default: TaskDurations()].record(shortest...longest)
+        }
+    }
+
+    /// The entries other waits read of all these tasks since `planned` less the slack; nil,
+    /// and the entries dropped, when some are missing or older.
+    private func sharedRound(
+        _ ids: [String],
+        since planned: Double
+    ) -> (
+        round: [TaskInfo], seenAt: Double
+    )? {
+        // Each entry serves once: the next round of this wait needs a newer one.
+        let shared = ids.compactMap { lastPolled.removeValue(forKey: $0) }
+        guard shared.count == ids.count, let oldest = shared.map(\.time).min(),
+            oldest >= planned - Self.sharedPollSlack
+        else { return nil }
+        return (shared.map(\.info), oldest)
     }
 
     /// Failures a later show-task may not meet: no reply, a busy or starting server.
