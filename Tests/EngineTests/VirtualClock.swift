@@ -56,15 +56,18 @@ final class VirtualClock: RunClock, TaskExecutor, @unchecked Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let early: Result<Void, any Error>? = lock.withLock {
+                let (early, thread) = lock.withLock { () -> (Result<Void, any Error>?, Thread?) in
                     if cancelledBeforeSleeping.remove(id) != nil {
-                        return .failure(CancellationError())
+                        return (.failure(CancellationError()), nil)
                     }
-                    if deadline <= time { return .success(()) }
+                    if deadline <= time { return (.success(()), nil) }
                     sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
-                    return nil
+                    // A stray sleep may come when nothing runs on the clock: time still moves,
+                    // so that the test fails on `strays` instead of hanging.
+                    return (nil, drainer == nil ? startDrainer() : nil)
                 }
                 if let early { continuation.resume(with: early) }
+                thread?.start()
             }
         } onCancel: {
             let sleeper: Sleeper? = lock.withLock {
@@ -87,12 +90,17 @@ final class VirtualClock: RunClock, TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         let thread: Thread? = lock.withLock {
             jobs.append(job)
-            guard drainer == nil else { return nil }
-            let thread = Thread { [self] in drain() }
-            drainer = thread
-            return thread
+            return drainer == nil ? startDrainer() : nil
         }
         thread?.start()
+    }
+
+    /// The thread that is to run the jobs from now on; call with `lock` held, and start it
+    /// once `lock` is released.
+    private func startDrainer() -> Thread {
+        let thread = Thread { [self] in drain() }
+        drainer = thread
+        return thread
     }
 
     private enum Next {

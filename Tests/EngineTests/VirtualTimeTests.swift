@@ -11,6 +11,8 @@ struct VirtualRun {
     var taskDuration: Double = 60
     var seed: UInt64 = 1
     var cleanUpLogoutTimeout: Double = 5
+    /// The step at whose start the run is cancelled, as a first Ctrl-C does.
+    var cancelAt: String?
 
     struct Outcome {
         var result: RunResult
@@ -33,10 +35,18 @@ struct VirtualRun {
         var options = server.options(seed: seed)
         options.cleanUpLogoutTimeout = cleanUpLogoutTimeout
         let notices = Mutex<[String]>([])
-        let runner = Runner(plan: plan, options: options) { event in
-            if case .notice(let text, _) = event { notices.withLock { $0.append(text) } }
+        let runner = Runner(plan: plan, options: options) { [cancelAt] event in
+            switch event {
+            case .notice(let text, _): notices.withLock { $0.append(text) }
+            case .stepStarted(let id, _, _) where id == cancelAt:
+                // The event comes on the run's own task: cancelling it here stops the run at
+                // exactly this point.
+                withUnsafeCurrentTask { $0?.cancel() }
+            default: break
+            }
         }
-        let result = await runner.run(try runner.prepare())
+        let prepared = try runner.prepare()
+        let result = await Task { await runner.run(prepared) }.value
         #expect(clock.strays == 0, "a sleep of the run did not run on the clock's thread")
         return Outcome(
             result: result,
@@ -371,6 +381,55 @@ private func versionsCall(retry: String = "", window: String = "") -> String {
         #expect(outcome.result.cleanupLogouts == test.loggedOut)
         #expect(outcome.result.sessionsLeftOpen == test.leftOpen)
         #expect(outcome.notices == [test.notice])
+        #expect(outcome.offset(outcome.result.ended) == test.ended)
+    }
+
+    struct DiscardCase: Sendable, CustomTestStringConvertible {
+        var discard: Double
+        var notices: [String]
+        var discardsFailed: [String]
+        var ended: Double
+        var testDescription: String { "a discard that takes \(discard)s" }
+    }
+
+    @Test(arguments: [
+        DiscardCase(
+            discard: 2,
+            notices: ["logged out session 'login', which no logout step closed"],
+            discardsFailed: [],
+            ended: 2
+        ),
+        DiscardCase(
+            discard: 100,
+            notices: [
+                "the unpublished changes of session 'login' were not discarded: the server did"
+                    + " not answer its discard within 5.0s; they may stay on the server until an"
+                    + " administrator discards them",
+                "logged out session 'login', which no logout step closed",
+            ],
+            discardsFailed: ["login"],
+            ended: 5
+        ),
+    ])
+    func aCancelledRunGivesUpADiscardAtTheCleanUpLimitAndStillLogsOut(
+        _ test: DiscardCase
+    ) async throws {
+        var run = VirtualRun(taskDuration: 600, cancelAt: "exported")
+        run.script["discard"] = [.success(after: test.discard)]
+        let outcome = try await run.run(exportWaitLogout)
+        #expect(outcome.result.outcome == .cancelled)
+        #expect(
+            outcome.result.statuses == [
+                "login:succeeded", "export:succeeded", "exported:cancelled", "logout:cancelled",
+            ]
+        )
+        #expect(outcome.result.discardsFailed == test.discardsFailed)
+        #expect(outcome.result.cleanupLogouts == ["login"])
+        #expect(outcome.notices == test.notices)
+        #expect(
+            outcome.requests.map(\.description)
+                == ["login@0.0", "export-management@0.0", "discard@0.0", "logout@\(test.ended)"]
+        )
         #expect(outcome.offset(outcome.result.ended) == test.ended)
     }
 }
