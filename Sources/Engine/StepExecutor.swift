@@ -346,7 +346,7 @@ struct StepExecutor {
         case .password(let user, _): admin = user
         case .apiKey(let key): admin = "api-key " + SHA256.hex(Array(key.utf8)).prefix(12)
         }
-        let budgets = runner.budgets[serverName] ?? RateBudgets()
+        let budgets = runner.budgets[serverName] ?? RateBudgets(clock: runner.options.clock)
         let budget = budgets.budget(server: endpoint.url, admin: admin, domain: options.domain)
         let run = runner.options
         let session =
