@@ -26,12 +26,18 @@ public struct RunOptions: Sendable {
     public var history = StepHistory()
     /// What the run takes over from an interrupted one (`--resume`).
     public var resume: ResumeState?
-    /// The wall clock, seconds since 1970, for the change window; tests move it.
-    public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
-    /// Opens the connection of each login step; a libcurl ``Session`` unless a test says else.
-    public var connectionFactory: ConnectionFactory = { endpoint, userAgent, budget in
-        Session(endpoint: endpoint, userAgent: userAgent, budget: budget)
-    }
+    /// Where the run's time comes from: timestamps, the change window, timeouts and waits.
+    ///
+    /// The real clock unless a test gives one it moves; the sessions of the run wait for their
+    /// tasks on it too.
+    public var clock: any RunClock = SystemClock()
+    /// Draws the wait before a retry whose backoff has full jitter.
+    ///
+    /// It is given the ceiling and returns a number from 0 to it: random, unless a test gives a
+    /// seeded source.
+    public var retryJitter: @Sendable (_ ceiling: Double) -> Double = { Double.random(in: 0...$0) }
+    /// Opens the connection of each login step; nil opens a libcurl ``Session`` on ``clock``.
+    public var connectionFactory: ConnectionFactory?
     /// Reads a secret the playbook wants from a prompt; nil when there is no terminal.
     public var prompt: (@Sendable (String) -> String?)?
     /// Seconds the end-of-run logout of each session still open may take before chkflow gives

@@ -9,7 +9,7 @@ public final class Runner: Sendable {
     let plan: Plan
     let options: RunOptions
     let onEvent: @Sendable (EngineEvent) -> Void
-    let registry = SessionRegistry()
+    let registry: SessionRegistry
     let exportSlots: ExportSlots
     /// The run-wide limit of `--max-parallel`.
     ///
@@ -29,23 +29,29 @@ public final class Runner: Sendable {
         self.options = options
         self.onEvent = onEvent
         self.parallel = ParallelLimit(max(1, options.maxParallel))
+        self.registry = SessionRegistry(clock: options.clock)
         self.budgets = plan.playbook.servers.mapValues { server in
             RateBudgets(
                 RateBudget.Limits(
                     requestsPerSecond: server.requestsPerSecond,
                     loginsPerMinute: server.loginsPerMinute ?? 3
-                )
+                ),
+                clock: options.clock
             )
         }
         self.exportSlots = ExportSlots(
-            limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce)
+            limits: plan.playbook.servers.compactMapValues(\.exportsAtOnce),
+            clock: options.clock
         )
     }
 
     /// Resolves inputs and secrets; call before `run` so that bad input stops the run before any
     /// request is sent.
     public func prepare() throws(RunSetupError) -> PreparedRun {
-        var prepared = PreparedRun(values: try RunValues.resolve(plan.playbook, options: options))
+        var prepared = PreparedRun(
+            values: try RunValues.resolve(plan.playbook, options: options),
+            runID: PreparedRun.makeRunID(at: now())
+        )
         if let runID = options.resume?.runID ?? options.runID { prepared.runID = runID }
         if let resume = options.resume, let before = resume.inputs, before != prepared.values.inputs
         {
@@ -67,7 +73,11 @@ public final class Runner: Sendable {
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
-        let started = options.resume?.started ?? Self.now()
+        await withTaskExecutorPreference(options.clock.executor) { await runSteps(prepared) }
+    }
+
+    private func runSteps(_ prepared: PreparedRun) async -> RunResult {
+        let started = options.resume?.started ?? now()
         for taskID in options.resume?.allTaskIDs ?? [] { await registry.know(taskID: taskID) }
         journalRunStart(prepared.runID, inputs: prepared.values.inputs)
         let shared = RunShared(
@@ -87,13 +97,13 @@ public final class Runner: Sendable {
                 .notice(
                     "the unpublished changes of session '\(id)' were not discarded: \(why); they"
                         + " may stay on the server until an administrator discards them",
-                    at: Self.now()
+                    at: now()
                 )
             )
         }
         for id in cleanup.loggedOut {
             onEvent(
-                .notice("logged out session '\(id)', which no logout step closed", at: Self.now())
+                .notice("logged out session '\(id)', which no logout step closed", at: now())
             )
         }
         for (id, why) in cleanup.leftOpen {
@@ -101,7 +111,7 @@ public final class Runner: Sendable {
                 .notice(
                     "session '\(id)' is left open: \(why); it stays open on the server until its"
                         + " idle timeout ends it",
-                    at: Self.now()
+                    at: now()
                 )
             )
         }
@@ -116,7 +126,7 @@ public final class Runner: Sendable {
             playbookFile: plan.playbook.file,
             playbookSHA256: plan.playbook.sha256,
             started: started,
-            ended: Self.now(),
+            ended: now(),
             outcome: outcome,
             steps: ordered,
             servers: await registry.servers(),
@@ -129,7 +139,8 @@ public final class Runner: Sendable {
         )
     }
 
-    static func now() -> Double { Date().timeIntervalSince1970 }
+    /// The wall time of the run's clock, seconds since 1970.
+    func now() -> Double { options.clock.wallTime() }
 
     private static func waiting(_ results: [StepResult]) -> Double {
         results.reduce(0) { total, result in
@@ -159,7 +170,7 @@ public final class Runner: Sendable {
                     journal(["record": "step-started", "step": .string(state.labelledID(position))])
                     running += 1
                     let id = labelled(context.step.id, state.label)
-                    onEvent(.stepStarted(id: id, kind: context.step.kindName, at: Self.now()))
+                    onEvent(.stepStarted(id: id, kind: context.step.kindName, at: now()))
                     let holdsSlot = context.node.children.isEmpty
                     group.addTask {
                         if holdsSlot { await self.parallel.acquire() }
@@ -233,12 +244,12 @@ extension Runner {
     func journal(_ record: JSON, durable: Bool = false) -> Bool {
         guard let journal = options.journal else { return true }
         var stamped = record.objectValue ?? [:]
-        stamped["time"] = .string(RFC3339.format(Self.now()))
+        stamped["time"] = .string(RFC3339.format(now()))
         do {
             try journal.append(.object(stamped), durable: durable)
             return true
         } catch {
-            onEvent(.notice(error.message, at: Self.now()))
+            onEvent(.notice(error.message, at: now()))
             return false
         }
     }
@@ -295,9 +306,12 @@ actor ParallelLimit {
 
 /// Every session and server a run met, for the totals and the final clean-up.
 actor SessionRegistry {
+    private let clock: any RunClock
     private var sessions: [(id: String, session: any Connection, readOnly: Bool)] = []
     private var serverList: [ServerSummary] = []
     private var taskIDs: Set<String> = []
+
+    init(clock: any RunClock) { self.clock = clock }
 
     /// Remembers a task this run started, so that adoption never picks it for another step.
     func know(taskID: String) { taskIDs.insert(taskID) }
@@ -331,11 +345,18 @@ actor SessionRegistry {
     func logOutRemaining(within limit: Double, discarding: Bool = false) async -> CleanUp {
         var open: [(id: String, session: any Connection, readOnly: Bool)] = []
         for entry in sessions where await entry.session.isLoggedIn { open.append(entry) }
+        let clock = clock
         let endings = await withTaskGroup(of: (Int, Ending).self) { group in
             for (index, entry) in open.enumerated() {
                 let discard = discarding && !entry.readOnly
                 group.addTask {
-                    (index, await Self.close(entry.session, discard: discard, within: limit))
+                    let ending = await Self.close(
+                        entry.session,
+                        discard: discard,
+                        within: limit,
+                        on: clock
+                    )
+                    return (index, ending)
                 }
             }
             var endings = [Ending](repeating: Ending(), count: open.count)
@@ -363,26 +384,31 @@ actor SessionRegistry {
     private static func close(
         _ session: any Connection,
         discard: Bool,
-        within limit: Double
+        within limit: Double,
+        on clock: any RunClock
     ) async -> Ending {
         var ending = Ending()
         if discard {
-            ending.discard = await bounded("discard", within: limit) {
+            ending.discard = await bounded("discard", within: limit, on: clock) {
                 _ = try await session.call("discard", [:])
             }
         }
-        ending.logout = await bounded("logout", within: limit) { try await session.logout() }
+        ending.logout = await bounded("logout", within: limit, on: clock) {
+            try await session.logout()
+        }
         return ending
     }
 
     /// Sends one clean-up command in a task of its own, which the run's cancellation does not
-    /// reach, and cancels it after `limit` seconds; nil when it worked, else why not.
+    /// reach, and cancels it after `limit` seconds of `clock`; nil when it worked, else why not.
     private static func bounded(
         _ command: String,
         within limit: Double,
+        on clock: any RunClock,
         _ send: @escaping @Sendable () async throws -> Void
     ) async -> String? {
-        let request = Task.detached { () -> (any Error)? in
+        let executor = clock.executor
+        let request = Task.detached(executorPreference: executor) { () -> (any Error)? in
             do {
                 try await send()
                 return nil
@@ -390,8 +416,9 @@ actor SessionRegistry {
                 return error
             }
         }
-        let timer = Task.detached {
-            try await Task.sleep(for: .milliseconds(Int(limit * 1000)))
+        let deadline = clock.now() + limit
+        let timer = Task.detached(executorPreference: executor) {
+            try await clock.sleep(until: deadline)
             request.cancel()
         }
         let error = await request.value
@@ -421,14 +448,15 @@ public struct PreparedRun: Sendable {
     var values: RunValues
     public var runID: String
 
-    init(values: RunValues) {
+    init(values: RunValues, runID: String) {
         self.values = values
-        self.runID = Self.makeRunID()
+        self.runID = runID
     }
 
-    /// A new run id: the UTC time of the run, then 8 random hex digits.
-    public static func makeRunID() -> String {
-        let stamp = RFC3339.format(Runner.now()).filter { $0.isNumber }.prefix(14)
+    /// A new run id: the UTC time of the run (`time`, seconds since 1970, now unless given),
+    /// then 8 random hex digits.
+    public static func makeRunID(at time: Double = Date().timeIntervalSince1970) -> String {
+        let stamp = RFC3339.format(time).filter { $0.isNumber }.prefix(14)
         let suffix = UUID().uuidString.lowercased().prefix(8)
         return "\(stamp)-\(suffix)"
     }

@@ -35,11 +35,13 @@ struct StepExecutor {
     func execute() async -> StepOutcome {
         let limit = step.timeout ?? context.playbook.defaults.timeout
         guard let limit, !(step.kindName == "wait") else { return await executeUntimed() }
+        let clock = runner.options.clock
+        let deadline = clock.now() + limit
         return await withTaskGroup(of: TimedChild.self) { group in
             group.addTask { .finished(await executeUntimed()) }
             group.addTask {
                 do {
-                    try await Task.sleep(for: .milliseconds(Int(limit * 1000)))
+                    try await clock.sleep(until: deadline)
                     return .expired
                 } catch {
                     return .timerCancelled
@@ -116,7 +118,7 @@ struct StepExecutor {
 
     private func executeUntimed() async -> StepOutcome {
         var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
-        result.started = Runner.now()
+        result.started = runner.now()
         var outcome = StepOutcome(result: result)
         do {
             try await perform(&outcome)
@@ -141,7 +143,7 @@ struct StepExecutor {
             outcome.result.status = .failed
             outcome.result.reason = "\(error)"
         }
-        outcome.result.ended = Runner.now()
+        outcome.result.ended = runner.now()
         if outcome.result.attempts.isEmpty, step.usesSession || step.kindName == "login" {
             var error = outcome.result.error
             if error == nil, outcome.result.status != .succeeded {
@@ -222,7 +224,8 @@ struct StepExecutor {
             defaults: context.playbook.defaults,
             commandClass: commandClass
         )
-        let first = Runner.now()
+        let clock = runner.options.clock
+        let first = clock.now()
         var number = 1
         let onceOnly = commandClass == .onceOnly
         if onceOnly, let taskID = runner.options.resume?.recordedTask(labelled: displayID) {
@@ -234,7 +237,7 @@ struct StepExecutor {
             return try await recoverInterruptedSend(command, &outcome)
         }
         while true {
-            let started = Runner.now()
+            let started = runner.now()
             if onceOnly {
                 let record: JSON = [
                     "record": "intent", "step": .string(displayID), "command": .string(command),
@@ -249,7 +252,7 @@ struct StepExecutor {
                 outcome.unansweredOnceOnly = nil
                 if onceOnly { journalTask(of: reply) }
                 outcome.result.attempts.append(
-                    Attempt(number: number, started: started, ended: Runner.now())
+                    Attempt(number: number, started: started, ended: runner.now())
                 )
                 return reply
             } catch let error as APIError {
@@ -263,14 +266,14 @@ struct StepExecutor {
                 var attempt = Attempt(
                     number: number,
                     started: started,
-                    ended: Runner.now(),
+                    ended: runner.now(),
                     error: summary
                 )
                 var decision = policy.decide(
                     error,
                     attempt: number,
-                    elapsed: Runner.now() - first,
-                    random: { Double.random(in: 0...$0) }
+                    elapsed: clock.now() - first,
+                    random: runner.options.retryJitter
                 )
                 if let adopted = try await adoptLostTask(error, command: command) {
                     journalTask(of: adopted.reply)
@@ -295,7 +298,7 @@ struct StepExecutor {
                     runner.onEvent(
                         .attemptFailed(id: displayID, attempt: attempt, retryAfter: delay)
                     )
-                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                    try await clock.sleep(seconds: delay)
                     number += 1
                 case .ignore:
                     outcome.result.attempts.append(attempt)
@@ -343,9 +346,17 @@ struct StepExecutor {
         case .password(let user, _): admin = user
         case .apiKey(let key): admin = "api-key " + SHA256.hex(Array(key.utf8)).prefix(12)
         }
-        let budgets = runner.budgets[serverName] ?? RateBudgets()
+        let budgets = runner.budgets[serverName] ?? RateBudgets(clock: runner.options.clock)
         let budget = budgets.budget(server: endpoint.url, admin: admin, domain: options.domain)
-        let session = runner.options.connectionFactory(endpoint, runner.options.userAgent, budget)
+        let run = runner.options
+        let session =
+            run.connectionFactory?(endpoint, run.userAgent, budget)
+            ?? Session(
+                endpoint: endpoint,
+                userAgent: run.userAgent,
+                budget: budget,
+                clock: run.clock
+            )
         let reply = try await attempting(&outcome, command: "login") {
             try await session.login(credentials, options: options)
         }
@@ -459,7 +470,7 @@ struct StepExecutor {
                     taskID: info.taskID,
                     percent: info.progress,
                     status: info.status.rawValue,
-                    at: Runner.now()
+                    at: runner.now()
                 )
             )
         }

@@ -20,7 +20,7 @@ extension Runner {
         case .call where step.commandClass == .onceOnly: break
         default: return nil
         }
-        if let deadline = windowDeadline, options.wallClock() >= deadline,
+        if let deadline = windowDeadline, options.clock.wallTime() >= deadline,
             let window = plan.playbook.window
         {
             return "refused: the change window left no room (it closes at \(window.closesText) "
@@ -37,7 +37,7 @@ extension Runner {
         guard let window = plan.playbook.window, let deadline = windowDeadline,
             let expected
         else { return nil }
-        let now = options.wallClock()
+        let now = options.clock.wallTime()
         guard now + expected > deadline else { return nil }
         return
             "refused: it is expected to take \(DurationText.format(expected))\(basis) and would end at "
@@ -49,7 +49,7 @@ extension Runner {
     /// Why a retry may not wait `delay` seconds: the wait would reach past the window.
     func windowRefusal(ofWait delay: Double) -> String? {
         guard let deadline = windowDeadline else { return nil }
-        let now = options.wallClock()
+        let now = options.clock.wallTime()
         guard now + delay > deadline else { return nil }
         return
             "the wait of \(DurationText.format(delay)) would reach past \(RFC3339.format(deadline)), "
@@ -65,10 +65,14 @@ extension Runner {
 /// a task nobody waits for does not hold its slot for ever.
 actor ExportSlots {
     private let limits: [String: Int]
+    private let clock: any RunClock
     private var running: [String: Set<String>] = [:]
     private var reserved: [String: Int] = [:]
 
-    init(limits: [String: Int]) { self.limits = limits }
+    init(limits: [String: Int], clock: any RunClock) {
+        self.limits = limits
+        self.clock = clock
+    }
 
     func acquire(server: String, connection: any Connection) async throws {
         guard let limit = limits[server] else { return }
@@ -80,7 +84,7 @@ actor ExportSlots {
                 }
             }
             if running[server, default: []].count + reserved[server, default: 0] >= limit {
-                try await Task.sleep(for: .seconds(1))
+                try await clock.sleep(seconds: 1)
             }
         }
         reserved[server, default: 0] += 1

@@ -10,8 +10,7 @@ import Testing
 private func cancelledRun(
     _ text: String,
     scenario: Scenario,
-    cancelAt: String,
-    cleanUpTimeout: Double = 5
+    cancelAt: String
 ) async throws -> (RunResult, [String], [RequestRecord]) {
     let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
     let server = SimulatorServer(scenario: scenario)
@@ -19,7 +18,6 @@ private func cancelledRun(
     defer { server.stop() }
     var options = RunOptions()
     options.simulatorURL = server.baseURL
-    options.cleanUpLogoutTimeout = cleanUpTimeout
     let notices = Mutex<[String]>([])
     let started = AsyncStream<Void>.makeStream()
     let runner = Runner(plan: plan, options: options) { event in
@@ -119,26 +117,6 @@ private func cancelledRun(
                     + " until an administrator discards them",
                 "logged out session 'login', which no logout step closed",
             ]
-        )
-    }
-
-    @Test func aDiscardWithNoReplyIsGivenUpAndTheSessionIsStillLoggedOut() async throws {
-        var scenario = scenario
-        scenario.faults = [FaultRule(command: "discard", action: .neverAnswer)]
-        let (result, notices, requests) = try await cancelledRun(
-            exportAndWait,
-            scenario: scenario,
-            cancelAt: "exported",
-            cleanUpTimeout: 0.5
-        )
-        #expect(result.discardsFailed == ["login"])
-        #expect(result.cleanupLogouts == ["login"])
-        #expect(requests.count(of: "logout") == 1)
-        #expect(
-            notices.first
-                == "the unpublished changes of session 'login' were not discarded: the server did"
-                + " not answer its discard within 500ms; they may stay on the server until an"
-                + " administrator discards them"
         )
     }
 

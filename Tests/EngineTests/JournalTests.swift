@@ -259,22 +259,18 @@ import Testing
         let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
         let state = StateDirectory(path: NSTemporaryDirectory() + "history-\(UUID().uuidString)")
         try state.prepare(playbook: plan.playbook.name)
-        var scenario = Scenario.default
-        scenario.export = TaskBehaviour(duration: 0.3)
-        let server = SimulatorServer(scenario: scenario)
-        try server.start()
-        defer { server.stop() }
-        for _ in 0..<2 {
-            var options = RunOptions()
-            options.simulatorURL = server.baseURL
-            let runID = PreparedRun.makeRunID()
+        // Two rehearsals an hour apart, each export taking 40 virtual seconds.
+        for hour in 0..<2 {
+            let clock = VirtualClock(origin: 1_796_432_400 + 3600 * Double(hour))
+            var options = MemoryServer(clock: clock, taskDuration: 40).options()
+            options.simulatorURL = "https://simulator.invalid"
+            let runID = PreparedRun.makeRunID(at: clock.wallTime())
             options.runID = runID
             options.journal = try Journal(
                 path: state.journalPath(playbook: plan.playbook.name, runID: runID)
             )
             let runner = Runner(plan: plan, options: options)
             #expect(await runner.run(try runner.prepare()).outcome == .succeeded)
-            try await Task.sleep(for: .milliseconds(1100))
         }
         let history = StepHistory.load(
             state: state,
@@ -285,11 +281,11 @@ import Testing
         // Rehearsals never vouch for real runs.
         let real = StepHistory.load(state: state, playbook: plan.playbook.name, excluding: nil)
         #expect(real.durations.isEmpty)
-        #expect(history.durations["export"]?.count == 2)
-        #expect(history.durations["exported"]?.count == 2)
+        #expect(history.durations["export"] == [40, 40])
+        #expect(history.durations["exported"] == [40, 40])
         let export = try #require(history.percentile95(of: "export"))
         #expect(export.runs == 2)
-        #expect(export.seconds >= 0.3)
-        #expect(history.durations["login"]?.count == 2)
+        #expect(export.seconds == 40)
+        #expect(history.durations["login"] == [0, 0])
     }
 }
