@@ -94,6 +94,9 @@ public struct Window: Sendable {
 public struct Defaults: Sendable {
     public var retry: RetryPolicy?
     public var timeout: Double?
+    /// The most time one attempt of a step's request may take (login, logout, verify, export
+    /// and call steps).
+    public var attemptTimeout: Double?
     public var onError: [ErrorRule] = []
 }
 

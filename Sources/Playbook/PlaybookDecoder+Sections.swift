@@ -35,6 +35,8 @@ extension PlaybookDecoder {
         } else {
             report(at: rootMark, "the playbook needs 'steps'")
         }
+        let timeoutText = top["defaults"]?.pairs?.first { $0.key.text == "timeout" }?.value.text
+        checkInheritedTimeouts(defaults: defaults, timeoutText: timeoutText)
         return Playbook(
             file: file,
             sha256: sha256,
@@ -365,14 +367,27 @@ extension PlaybookDecoder {
     }
 
     private mutating func decodeDefaults(_ node: Node) -> Defaults {
-        let keys = ["retry", "timeout", "on-error"]
+        let keys = ["retry", "timeout", "attempt-timeout", "on-error"]
         guard let members = mapping(node, allowed: keys, in: "'defaults'") else {
             return Defaults()
         }
-        return Defaults(
+        let defaults = Defaults(
             retry: members["retry"].flatMap { decodeRetry($0) },
             timeout: members["timeout"].flatMap { duration($0, "'timeout'") },
+            attemptTimeout: members["attempt-timeout"].flatMap {
+                duration($0, "'attempt-timeout'")
+            },
             onError: members["on-error"].map { decodeErrorRules($0) } ?? []
         )
+        if let limit = defaults.timeout, let seconds = defaults.attemptTimeout, seconds > limit,
+            let node = members["attempt-timeout"], let text = node.text,
+            let limitText = members["timeout"]?.text
+        {
+            report(
+                node,
+                "the 'attempt-timeout' of 'defaults' (\(text)) is longer than its 'timeout' (\(limitText)); \(Self.attemptOutlastsStep)"
+            )
+        }
+        return defaults
     }
 }

@@ -7,7 +7,10 @@ extension PlaybookDecoder {
     ]
     static let loopKeys = ["as", "max-parallel", "fail-fast", "steps"]
     static let stepKeys =
-        ["id", "needs", "when", "if", "session", "on-error", "retry", "timeout", "expect"]
+        [
+            "id", "needs", "when", "if", "session", "on-error", "retry", "timeout",
+            "attempt-timeout", "expect",
+        ]
         + stepKinds + loopKeys
 
     /// The steps of the playbook, or of the for-each step `owner`.
@@ -95,6 +98,13 @@ extension PlaybookDecoder {
             return nil
         }
         let needs = members["needs"].map { stringList($0, "'needs'") } ?? []
+        let timeout = members["timeout"].flatMap { duration($0, "'timeout'") }
+        let attemptTimeout = decodeAttemptTimeout(
+            members,
+            timeout: timeout,
+            stepID: id,
+            kind: kinds[0]
+        )
         return Step(
             id: id,
             kind: kind,
@@ -104,12 +114,57 @@ extension PlaybookDecoder {
             session: members["session"].flatMap { string($0, "'session'") },
             onError: members["on-error"].map { decodeErrorRules($0) } ?? [],
             retry: members["retry"].flatMap { decodeRetry($0) },
-            timeout: members["timeout"].flatMap { duration($0, "'timeout'") },
+            timeout: timeout,
+            attemptTimeout: attemptTimeout,
             expect: members["expect"].flatMap { duration($0, "'expect'") },
             mark: node.mark,
             needMarks: needs.map(\.1.mark),
             sessionMark: members["session"]?.mark
         )
+    }
+
+    /// A step's `attempt-timeout`, checked against its own `timeout`; the one it may take from
+    /// `defaults` is checked once the whole playbook is read (`checkInheritedTimeouts`).
+    private mutating func decodeAttemptTimeout(
+        _ members: [String: Node],
+        timeout: Double?,
+        stepID id: String,
+        kind: String
+    ) -> Double? {
+        guard let node = members["attempt-timeout"],
+            let seconds = duration(node, "'attempt-timeout'")
+        else { return nil }
+        // A kind that cannot have one is reported as such in `checkKeys`, and only that.
+        guard !["wait", "assert", "for-each"].contains(kind), let text = node.text else {
+            return seconds
+        }
+        guard let timeout, let limit = members["timeout"]?.text else {
+            if members["timeout"] == nil {
+                inheritingAttemptTimeouts.append((id, seconds, text, node.mark))
+            }
+            return seconds
+        }
+        if seconds > timeout {
+            report(
+                node,
+                "step '\(id)' has an 'attempt-timeout' of \(text), longer than its 'timeout' of \(limit); \(Self.attemptOutlastsStep)"
+            )
+        }
+        return seconds
+    }
+
+    static let attemptOutlastsStep = "an attempt cannot outlast its step"
+
+    /// Reports the steps whose own `attempt-timeout` is longer than the `timeout` they take
+    /// from `defaults`, once both are read (`defaults` may come after `steps`).
+    mutating func checkInheritedTimeouts(defaults: Defaults, timeoutText: String?) {
+        guard let limit = defaults.timeout, let limitText = timeoutText else { return }
+        for pending in inheritingAttemptTimeouts where pending.seconds > limit {
+            report(
+                at: pending.mark,
+                "step '\(pending.stepID)' has an 'attempt-timeout' of \(pending.text), longer than the 'timeout' of \(limitText) it takes from 'defaults'; \(Self.attemptOutlastsStep)"
+            )
+        }
     }
 
     /// Remembers a step that could not be decoded, so the planner does not miss it.
@@ -137,6 +192,13 @@ extension PlaybookDecoder {
             let reason =
                 kind == "login" ? "a login step starts its own session" : "it sends no request"
             report(session, "step '\(id)' cannot have 'session': \(reason)")
+        }
+        if let limit = members["attempt-timeout"], ["wait", "assert", "for-each"].contains(kind) {
+            let reason =
+                kind == "wait"
+                ? "a wait sends no request to try again; its own 'timeout' limits the wait"
+                : "it sends no request"
+            report(limit, "step '\(id)' cannot have 'attempt-timeout': \(reason)")
         }
     }
 

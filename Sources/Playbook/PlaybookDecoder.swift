@@ -52,6 +52,10 @@ struct PlaybookDecoder {
     /// The first matcher lists and actions of `on-error` rules, shared in the same way.
     var sharedMatchers: [[ErrorMatcher]] = []
     var sharedActions: [ErrorRule.Action] = []
+    /// The steps with an `attempt-timeout` and no `timeout` of their own, to check against the
+    /// `timeout` of `defaults` once it is read.
+    var inheritingAttemptTimeouts: [(stepID: String, seconds: Double, text: String, mark: Mark)] =
+        []
 
     init(file: String) { self.file = file }
 
@@ -144,8 +148,12 @@ struct PlaybookDecoder {
     }
 
     mutating func duration(_ node: Node, _ what: String) -> Double? {
-        guard let text = node.text, let seconds = DurationText.seconds(text), seconds > 0 else {
+        guard let text = node.text, let seconds = DurationText.seconds(text) else {
             report(node, "\(what) must be a duration such as 90s, 20m or 3h, not \(describe(node))")
+            return nil
+        }
+        guard seconds > 0 else {
+            report(node, "\(what) must be longer than zero, not \(describe(node))")
             return nil
         }
         return seconds

@@ -26,11 +26,12 @@ public struct Step: Sendable {
         var session: String?
         var retry: RetryPolicy?
         var timeout: Double?
+        var attemptTimeout: Double?
         var sessionMark: Mark?
 
         var isEmpty: Bool {
             condition == nil && session == nil && retry == nil && timeout == nil
-                && sessionMark == nil
+                && attemptTimeout == nil && sessionMark == nil
         }
     }
 
@@ -63,6 +64,7 @@ public struct Step: Sendable {
         onError: [ErrorRule],
         retry: RetryPolicy?,
         timeout: Double?,
+        attemptTimeout: Double? = nil,
         expect: Double?,
         mark: Mark,
         needMarks: [Mark] = [],
@@ -73,6 +75,7 @@ public struct Step: Sendable {
             session: session,
             retry: retry,
             timeout: timeout,
+            attemptTimeout: attemptTimeout,
             sessionMark: sessionMark
         )
         let fields = Fields(
@@ -138,9 +141,16 @@ public struct Step: Sendable {
         set { updateRare { $0.retry = newValue } }
     }
 
+    /// `timeout`: the most time the whole step may take, every attempt and wait included.
     public var timeout: Double? {
         get { rare.timeout }
         set { updateRare { $0.timeout = newValue } }
+    }
+
+    /// `attempt-timeout`: the most time one attempt of the step's request may take.
+    public var attemptTimeout: Double? {
+        get { rare.attemptTimeout }
+        set { updateRare { $0.attemptTimeout = newValue } }
     }
 
     /// How long the step is expected to take, for the change window.
@@ -164,6 +174,14 @@ public struct Step: Sendable {
     var sessionMark: Mark? {
         get { rare.sessionMark }
         set { updateRare { $0.sessionMark = newValue } }
+    }
+
+    /// Whether `attempt-timeout` applies to the step: it sends a request it may try again.
+    public var takesAttemptTimeout: Bool {
+        switch kind {
+        case .login, .logout, .verify, .export, .call: true
+        case .wait, .assert, .forEach: false
+        }
     }
 
     // Indirect: the payloads differ a lot in size (a login holds eight templates), and a step is

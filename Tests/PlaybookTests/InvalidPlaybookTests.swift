@@ -151,6 +151,16 @@ import Testing
             "defaults-bad-timeout",
             ["9:12: 'timeout' must be a duration such as 90s, 20m or 3h, not 'forever'"]
         ),
+        (
+            "defaults-bad-attempt-timeout",
+            ["9:20: 'attempt-timeout' must be a duration such as 90s, 20m or 3h, not 30"]
+        ),
+        (
+            "defaults-attempt-timeout-longer-than-timeout",
+            [
+                "10:20: the 'attempt-timeout' of 'defaults' (15m) is longer than its 'timeout' (10m); an attempt cannot outlast its step"
+            ]
+        ),
         ("step-scalar", ["11:5: a step must be a mapping, not 'logout'"]),
         ("step-without-id", ["11:5: every step needs an 'id'"]),
         (
@@ -195,6 +205,37 @@ import Testing
             ["12:14: 'timeout' must be a duration such as 90s, 20m or 3h, not 'soon'"]
         ),
         ("step-bad-expect", ["12:13: 'expect' must be a duration such as 90s, 20m or 3h, not 45"]),
+        (
+            "step-bad-attempt-timeout",
+            ["12:22: 'attempt-timeout' must be a duration such as 90s, 20m or 3h, not 'soon'"]
+        ),
+        ("step-zero-attempt-timeout", ["10:22: 'attempt-timeout' must be longer than zero, not '0s'"]),
+        (
+            "step-negative-attempt-timeout",
+            ["13:22: 'attempt-timeout' must be a duration such as 90s, 20m or 3h, not '-30s'"]
+        ),
+        (
+            "attempt-timeout-longer-than-timeout",
+            [
+                "13:22: step 'e' has an 'attempt-timeout' of 90s, longer than its 'timeout' of 1m; an attempt cannot outlast its step"
+            ]
+        ),
+        (
+            "attempt-timeout-longer-than-default-timeout",
+            [
+                "12:22: step 'e' has an 'attempt-timeout' of 1h, longer than the 'timeout' of 20m it takes from 'defaults'; an attempt cannot outlast its step"
+            ]
+        ),
+        (
+            "wait-attempt-timeout",
+            [
+                "13:22: step 'w' cannot have 'attempt-timeout': a wait sends no request to try again; its own 'timeout' limits the wait"
+            ]
+        ),
+        (
+            "assert-attempt-timeout",
+            ["12:22: step 'x' cannot have 'attempt-timeout': it sends no request"]
+        ),
         ("step-needs-mapping", ["12:13: 'needs' must be a string, not a mapping"]),
         (
             "step-loop-key-outside-loop",

@@ -54,4 +54,44 @@ import Testing
         }
         _ = try PlaybookLoader.plan(contentsOf: examplePath("smc-export.yaml"))
     }
+
+    struct AttemptTimeoutCase: Sendable, CustomTestStringConvertible {
+        var testDescription: String
+        var yaml: String
+        /// The step's own `attempt-timeout` and that of `defaults`, in seconds.
+        var own: Double?
+        var inherited: Double?
+    }
+
+    static let attemptTimeoutCases: [AttemptTimeoutCase] = [
+        AttemptTimeoutCase(
+            testDescription: "on the step, equal to its timeout",
+            yaml: "  - id: x\n    timeout: 90s\n    attempt-timeout: 1m30s\n"
+                + "    call: {command: show-domains}\n",
+            own: 90
+        ),
+        AttemptTimeoutCase(
+            testDescription: "in defaults, longer than a step's own timeout",
+            yaml: "  - id: x\n    timeout: 10s\n    call: {command: show-domains}\n"
+                + "defaults: {timeout: 1h, attempt-timeout: 2m}\n",
+            inherited: 120
+        ),
+        AttemptTimeoutCase(
+            testDescription: "on the step, within the timeout of defaults",
+            yaml: "  - id: x\n    attempt-timeout: 500ms\n    logout: {}\n"
+                + "defaults: {timeout: 1s}\n",
+            own: 0.5
+        ),
+    ]
+
+    @Test(arguments: attemptTimeoutCases)
+    func anAttemptTimeoutIsReadWhereItIsWritten(_ test: AttemptTimeoutCase) throws {
+        let text =
+            "chkflow: 1\nname: t\nservers:\n  primary:\n    url: https://mgmt.example.net\n"
+            + "steps:\n  - id: login\n    login: {user: admin, password: x}\n" + test.yaml
+        #expect(problems(in: text) == [])
+        let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "p.yaml")
+        #expect(plan.playbook.step(withID: "x")?.attemptTimeout == test.own)
+        #expect(plan.playbook.defaults.attemptTimeout == test.inherited)
+    }
 }
