@@ -55,6 +55,8 @@ public struct Attempt: Sendable {
     public var error: ErrorSummary?
     /// Seconds waited before the next attempt, if there was one.
     public var waitBefore: Double?
+    /// Whether the attempt ran out of the step's `attempt-timeout` and was given up.
+    public var timedOut = false
 }
 
 /// The outcome of one step.

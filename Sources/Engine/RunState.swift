@@ -15,6 +15,9 @@ struct StepOutcome: Sendable {
     /// The once-only command whose intent is in the journal and whose reply was not read: the
     /// server may have started its work.
     var unansweredOnceOnly: String?
+    /// When the last attempt's `attempt-timeout` runs out, on the run's clock; a `call` that
+    /// waits for its task waits within it.
+    var attemptDeadline: Double?
 }
 
 /// Everything a running step needs, copied out of the run's state.

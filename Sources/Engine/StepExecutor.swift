@@ -9,6 +9,23 @@ struct StepFailure: Error {
     var error: ErrorSummary?
 }
 
+/// An attempt that ran out of its step's `attempt-timeout` before a reply came.
+struct AttemptTimeout: Error {
+    var command: String
+    var limit: Double
+
+    /// The failure as the error policy and the report see it: no usable reply, and the request
+    /// may have reached the server.
+    var error: APIError {
+        APIError(
+            kind: .transport,
+            command: command,
+            message: "the attempt ran out of its attempt-timeout of \(DurationText.format(limit))",
+            requestMayHaveReachedServer: true
+        )
+    }
+}
+
 /// Runs one step to its end and describes how it went.
 struct StepExecutor {
     let context: StepContext
@@ -72,8 +89,11 @@ struct StepExecutor {
                     + (result.result.taskID.map {
                         "; task \($0) may still be running on the server"
                     } ?? result.unansweredOnceOnly.map(sentWithoutReply) ?? "")
-                // The attempt cut short by the timeout says so, not that the run was cancelled.
-                if let last = result.result.attempts.indices.last {
+                // The attempt cut short by the timeout says so, not that the run was cancelled;
+                // one that had failed before (and was waiting to be retried) keeps its error.
+                if let last = result.result.attempts.indices.last,
+                    result.result.attempts[last].waitBefore == nil
+                {
                     result.result.attempts[last].error = ErrorSummary(
                         message: result.result.reason ?? "timed out"
                     )
@@ -215,7 +235,7 @@ struct StepExecutor {
     private func attempting(
         _ outcome: inout StepOutcome,
         command: String,
-        _ request: () async throws -> JSON
+        _ request: @escaping @Sendable () async throws -> JSON
     ) async throws -> JSON {
         // A verification runs export-management but starts nothing that matters twice.
         let commandClass = command == "login" ? .idempotent : step.commandClass
@@ -247,74 +267,156 @@ struct StepExecutor {
                 }
                 outcome.unansweredOnceOnly = command
             }
+            let error: APIError
+            let timedOut: Bool
+            outcome.attemptDeadline = attemptLimit.map { clock.now() + $0 }
             do {
-                let reply = try await request()
+                let reply = try await tryOnce(
+                    command: command,
+                    until: outcome.attemptDeadline,
+                    request
+                )
                 outcome.unansweredOnceOnly = nil
                 if onceOnly { journalTask(of: reply) }
                 outcome.result.attempts.append(
                     Attempt(number: number, started: started, ended: runner.now())
                 )
                 return reply
-            } catch let error as APIError {
-                if onceOnly, error.kind == .server || !error.requestMayHaveReachedServer {
-                    // The server answered with an error, or the request never left: nothing
-                    // started.
-                    runner.journal(["record": "not-started", "step": .string(displayID)])
-                    outcome.unansweredOnceOnly = nil
-                }
-                let summary = ErrorSummary(error)
-                var attempt = Attempt(
-                    number: number,
-                    started: started,
-                    ended: runner.now(),
+            } catch let timeout as AttemptTimeout {
+                (error, timedOut) = (timeout.error, true)
+            } catch let failure as APIError {
+                (error, timedOut) = (failure, false)
+            } catch is CancellationError where number > 1 {
+                // A retry cut short by the step's timeout or by a cancelled run is an attempt
+                // too; a first one is recorded when the step ends.
+                outcome.result.attempts.append(
+                    Attempt(number: number, started: started, ended: runner.now())
+                )
+                throw CancellationError()
+            }
+            if onceOnly, error.kind == .server || !error.requestMayHaveReachedServer {
+                // The server answered with an error, or the request never left: nothing
+                // started.
+                runner.journal(["record": "not-started", "step": .string(displayID)])
+                outcome.unansweredOnceOnly = nil
+            }
+            let summary = ErrorSummary(error)
+            var attempt = Attempt(
+                number: number,
+                started: started,
+                ended: runner.now(),
+                error: summary,
+                timedOut: timedOut
+            )
+            var decision = policy.decide(
+                error,
+                attempt: number,
+                elapsed: clock.now() - first,
+                random: runner.options.retryJitter
+            )
+            if let adopted = try await adoptLostTask(error, command: command) {
+                journalTask(of: adopted.reply)
+                outcome.result.attempts.append(attempt)
+                outcome.result.reason = adopted.note
+                return adopted.reply
+            }
+            if case .retry(let delay) = decision,
+                let refusal = runner.windowRefusal(ofWait: delay)
+            {
+                decision = .fail(reason: "\(error.description); not retried: \(refusal)")
+            }
+            switch decision {
+            case .relogin:
+                outcome.result.attempts.append(attempt)
+                runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: 0))
+                try await requireConnection().loginAgain()
+                number += 1
+            case .retry(let delay):
+                attempt.waitBefore = delay
+                outcome.result.attempts.append(attempt)
+                runner.onEvent(
+                    .attemptFailed(id: displayID, attempt: attempt, retryAfter: delay)
+                )
+                try await clock.sleep(seconds: delay)
+                number += 1
+            case .ignore:
+                outcome.result.attempts.append(attempt)
+                runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
+                throw StepFailure(
+                    status: .ignored,
+                    reason: error.description + " (ignored: on-error says continue)",
                     error: summary
                 )
-                var decision = policy.decide(
-                    error,
-                    attempt: number,
-                    elapsed: clock.now() - first,
-                    random: runner.options.retryJitter
-                )
-                if let adopted = try await adoptLostTask(error, command: command) {
-                    journalTask(of: adopted.reply)
-                    outcome.result.attempts.append(attempt)
-                    outcome.result.reason = adopted.note
-                    return adopted.reply
-                }
-                if case .retry(let delay) = decision,
-                    let refusal = runner.windowRefusal(ofWait: delay)
-                {
-                    decision = .fail(reason: "\(error.description); not retried: \(refusal)")
-                }
-                switch decision {
-                case .relogin:
-                    outcome.result.attempts.append(attempt)
-                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: 0))
-                    try await requireConnection().loginAgain()
-                    number += 1
-                case .retry(let delay):
-                    attempt.waitBefore = delay
-                    outcome.result.attempts.append(attempt)
-                    runner.onEvent(
-                        .attemptFailed(id: displayID, attempt: attempt, retryAfter: delay)
-                    )
-                    try await clock.sleep(seconds: delay)
-                    number += 1
-                case .ignore:
-                    outcome.result.attempts.append(attempt)
-                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
-                    throw StepFailure(
-                        status: .ignored,
-                        reason: error.description + " (ignored: on-error says continue)",
-                        error: summary
-                    )
-                case .fail(let reason):
-                    outcome.result.attempts.append(attempt)
-                    runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
-                    throw StepFailure(reason: reason ?? error.description, error: summary)
-                }
+            case .fail(let reason):
+                outcome.result.attempts.append(attempt)
+                runner.onEvent(.attemptFailed(id: displayID, attempt: attempt, retryAfter: nil))
+                throw StepFailure(reason: reason ?? error.description, error: summary)
             }
         }
+    }
+
+    /// The step's `attempt-timeout`, or the one of `defaults`, on the kinds it applies to.
+    var attemptLimit: Double? {
+        guard step.takesAttemptTimeout else { return nil }
+        return step.attemptTimeout ?? context.playbook.defaults.attemptTimeout
+    }
+
+    /// Sends a request once, raced against the step's attempt timeout on the run's clock.
+    ///
+    /// When the time runs out first, the request is cancelled (libcurl aborts the transfer) and
+    /// ``AttemptTimeout`` is thrown: a transport failure whose request may have reached the
+    /// server, so a once-only command goes to adoption instead of being sent again.
+    private func tryOnce(
+        command: String,
+        until deadline: Double?,
+        _ request: @escaping @Sendable () async throws -> JSON
+    ) async throws -> JSON {
+        guard let deadline, let limit = attemptLimit else { return try await request() }
+        let clock = runner.options.clock
+        let reply = await withTaskGroup(of: AttemptChild.self) { group in
+            group.addTask {
+                do {
+                    return .replied(.success(try await request()))
+                } catch {
+                    return .replied(.failure(error))
+                }
+            }
+            group.addTask {
+                do {
+                    try await clock.sleep(until: deadline)
+                    return .expired
+                } catch {
+                    return .timerCancelled
+                }
+            }
+            var reply: Result<JSON, any Error>?
+            var expired = false
+            while let child = await group.next() {
+                switch child {
+                case .replied(let result):
+                    reply = result
+                    group.cancelAll()
+                case .expired:
+                    expired = reply == nil
+                    group.cancelAll()
+                case .timerCancelled: break
+                }
+            }
+            // A reply that came in the same instant as the deadline is still a reply.
+            if expired, case .failure = reply { return Result<JSON, any Error>?.none }
+            return reply
+        }
+        guard let reply else {
+            try Task.checkCancellation()
+            throw AttemptTimeout(command: command, limit: limit)
+        }
+        return try reply.get()
+    }
+
+    private enum AttemptChild: Sendable {
+        case replied(Result<JSON, any Error>)
+        case expired
+        case timerCancelled
     }
 
     // MARK: - Kinds
@@ -357,8 +459,9 @@ struct StepExecutor {
                 budget: budget,
                 clock: run.clock
             )
+        let loginOptions = options
         let reply = try await attempting(&outcome, command: "login") {
-            try await session.login(credentials, options: options)
+            try await session.login(credentials, options: loginOptions)
         }
         outcome.openedSession = session
         outcome.openedReadOnly = options.readOnly
@@ -435,9 +538,10 @@ struct StepExecutor {
             }
         }
         let reply: JSON
+        let request = JSON.object(body)
         do {
             reply = try await attempting(&outcome, command: "export-management") {
-                try await session.call("export-management", .object(body))
+                try await session.call("export-management", request)
             }
         } catch {
             if !verifying { await runner.exportSlots.abandon(server: server) }
@@ -523,13 +627,43 @@ struct StepExecutor {
         }
         if let tasks = reply["tasks"] { outcome.result.outputs["tasks"] = tasks }
         guard call.waitForTask, let taskID = outcome.result.taskID else { return }
-        let task = try await session.waitForTask(taskID, timeout: step.timeout) { _ in }
+        let task = try await waitForCalledTask(taskID, session: session, &outcome)
         outcome.result.task = task
         outcome.result.outputs["task"] = task.raw
         guard task.status.isSuccessByDefault else {
             throw StepFailure(
                 reason: "task \(taskID) ended '\(task.status.rawValue)'" + Self.detailText(task)
             )
+        }
+    }
+
+    /// Waits for the task a call started: within what is left of the attempt when the step has
+    /// an `attempt-timeout`, since the wait is part of the attempt.
+    ///
+    /// An attempt that runs out while it waits is not tried again: the command was answered and
+    /// its task runs on, so the step ends timed out and the report gives the task-id.
+    private func waitForCalledTask(
+        _ taskID: String,
+        session: any Connection,
+        _ outcome: inout StepOutcome
+    ) async throws -> TaskInfo {
+        guard let deadline = outcome.attemptDeadline, let limit = attemptLimit else {
+            return try await session.waitForTask(taskID, timeout: step.timeout) { _ in }
+        }
+        let left = max(0, deadline - runner.options.clock.now())
+        do {
+            return try await session.waitForTask(taskID, timeout: left) { _ in }
+        } catch let timeout as TaskWaitTimeout {
+            let reason =
+                "the attempt ran out of its attempt-timeout of \(DurationText.format(limit)) while"
+                + " it waited for task \(taskID); the task may still be running on the server"
+            outcome.result.task = timeout.lastSeen
+            if let last = outcome.result.attempts.indices.last {
+                outcome.result.attempts[last].ended = runner.now()
+                outcome.result.attempts[last].error = ErrorSummary(message: reason)
+                outcome.result.attempts[last].timedOut = true
+            }
+            throw StepFailure(status: .timedOut, reason: reason)
         }
     }
 

@@ -69,6 +69,7 @@ extension Attempt {
         ]
         if let error { members["error"] = error.json }
         if let waitBefore { members["wait-before-seconds"] = .double(rounded(waitBefore)) }
+        if timedOut { members["timed-out"] = true }
         return .object(members)
     }
 
@@ -82,7 +83,8 @@ extension Attempt {
             started: started,
             ended: ended,
             error: json["error"].flatMap(ErrorSummary.init(json:)),
-            waitBefore: json["wait-before-seconds"]?.doubleValue
+            waitBefore: json["wait-before-seconds"]?.doubleValue,
+            timedOut: json["timed-out"] == true
         )
     }
 }

@@ -25,6 +25,8 @@ actor MemoryServer {
     private struct RunningTask {
         var started: Double
         var duration: Double
+        /// The command that started it, which show-tasks gives as the task's name.
+        var command = ""
     }
 
     let clock: VirtualClock
@@ -62,10 +64,16 @@ actor MemoryServer {
         script[command] = replies
         switch reply {
         case .success(let delay):
-            try await clock.sleep(until: arrived + delay)
-            guard Self.startsTask(command) else { return [:] }
+            if command == "show-tasks" { return tasksInProgress() }
+            guard Self.startsTask(command) else {
+                try await clock.sleep(until: arrived + delay)
+                return [:]
+            }
+            // The task starts when the request arrives, as on a real server: a reply that is
+            // slow, or never read, does not stop the work.
             let id = "task-\(tasks.count + 1)"
-            tasks[id] = RunningTask(started: clock.now(), duration: taskDuration)
+            tasks[id] = RunningTask(started: arrived, duration: taskDuration, command: command)
+            try await clock.sleep(until: arrived + delay)
             return ["task-id": .string(id)]
         case .error(let code, let status, let delay):
             try await clock.sleep(until: arrived + delay)
@@ -78,6 +86,19 @@ actor MemoryServer {
                 requestMayHaveReachedServer: true
             )
         }
+    }
+
+    /// The reply of show-tasks: the tasks still in progress, each named after its command.
+    private func tasksInProgress() -> JSON {
+        let now = clock.now()
+        let running = tasks.filter { now - $0.value.started < $0.value.duration }
+        return [
+            "tasks": .array(
+                running.keys.sorted().map { id in
+                    ["task-id": .string(id), "task-name": .string(tasks[id]?.command ?? "")]
+                }
+            )
+        ]
     }
 
     private static func startsTask(_ command: String) -> Bool {

@@ -209,7 +209,10 @@ import Testing
             "step-bad-attempt-timeout",
             ["12:22: 'attempt-timeout' must be a duration such as 90s, 20m or 3h, not 'soon'"]
         ),
-        ("step-zero-attempt-timeout", ["10:22: 'attempt-timeout' must be longer than zero, not '0s'"]),
+        (
+            "step-zero-attempt-timeout",
+            ["10:22: 'attempt-timeout' must be longer than zero, not '0s'"]
+        ),
         (
             "step-negative-attempt-timeout",
             ["13:22: 'attempt-timeout' must be a duration such as 90s, 20m or 3h, not '-30s'"]
