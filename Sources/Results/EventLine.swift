@@ -56,6 +56,7 @@ public enum EventLine {
             "ended": Report.time(attempt.ended),
         ]
         if let error = attempt.error { members["error"] = Report.error(error) }
+        if attempt.timedOut { members["timed-out"] = true }
         return members
     }
 

@@ -156,6 +156,7 @@ extension Report {
         ]
         if let error = attempt.error { members["error"] = self.error(error) }
         if let wait = attempt.waitBefore { members["wait-before-seconds"] = seconds(wait) }
+        if attempt.timedOut { members["timed-out"] = true }
         return .object(members)
     }
 

@@ -99,6 +99,27 @@ import Testing
             """
         ),
         (
+            EngineEvent.attemptFailed(
+                id: "versions",
+                attempt: Attempt(
+                    number: 1,
+                    started: SampleRuns.at(0),
+                    ended: SampleRuns.at(10),
+                    error: ErrorSummary(
+                        message: "the attempt ran out of its attempt-timeout of 10s"
+                    ),
+                    timedOut: true
+                ),
+                retryAfter: 1
+            ),
+            """
+            {"attempt":1,"ended":"2026-12-05T01:00:10.000Z","error":{"message":\
+            "the attempt ran out of its attempt-timeout of 10s"},"next-attempt":2,\
+            "retry-after-seconds":1,"run-id":"r1","started":"2026-12-05T01:00:00.000Z",\
+            "step":"versions","time":"2026-12-05T01:00:10.000Z","timed-out":true,"type":"retry"}
+            """
+        ),
+        (
             EngineEvent.stepEnded(SampleRuns.timedOutWait),
             """
             {"attempts":1,"duration-seconds":10,"kind":"wait","progress":40,\

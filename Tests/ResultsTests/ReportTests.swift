@@ -120,6 +120,36 @@ import Testing
         )
     }
 
+    @Test func anAttemptThatRanOutOfItsAttemptTimeoutFailedAndSaysItTimedOut() throws {
+        var first = Attempt(
+            number: 1,
+            started: SampleRuns.at(0),
+            ended: SampleRuns.at(10),
+            error: ErrorSummary(message: "the attempt ran out of its attempt-timeout of 10s"),
+            timedOut: true
+        )
+        first.waitBefore = 1
+        let step = StepResult(
+            id: "versions",
+            kind: "call",
+            status: .succeeded,
+            attempts: [
+                first, Attempt(number: 2, started: SampleRuns.at(11), ended: SampleRuns.at(12)),
+            ]
+        )
+        let run = SampleRuns.run(name: "timed-out", steps: [step], outcome: .succeeded, calls: 2)
+        #expect(
+            Report.json(run, exitCode: 0)["steps"]?[0]?["attempts"]?.serialized()
+                == """
+                [{"ended":"2026-12-05T01:00:10.000Z","error":{"message":\
+                "the attempt ran out of its attempt-timeout of 10s"},"number":1,"outcome":"failed",\
+                "started":"2026-12-05T01:00:00.000Z","timed-out":true,"wait-before-seconds":1},\
+                {"ended":"2026-12-05T01:00:12.000Z","number":2,"outcome":"succeeded",\
+                "started":"2026-12-05T01:00:11.000Z"}]
+                """
+        )
+    }
+
     @Test func theRawReplyAndTheSessionIDNeverAppear() throws {
         let text = report().serialized()
         #expect(!text.contains("must-not-appear"))
