@@ -286,13 +286,6 @@ struct StepExecutor {
                 (error, timedOut) = (timeout.error, true)
             } catch let failure as APIError {
                 (error, timedOut) = (failure, false)
-            } catch is CancellationError where number > 1 {
-                // A retry cut short by the step's timeout or by a cancelled run is an attempt
-                // too; a first one is recorded when the step ends.
-                outcome.result.attempts.append(
-                    Attempt(number: number, started: started, ended: runner.now())
-                )
-                throw CancellationError()
             }
             if onceOnly, error.kind == .server || !error.requestMayHaveReachedServer {
                 // The server answered with an error, or the request never left: nothing
