@@ -75,11 +75,12 @@ private struct JSONParser {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
         index += 1
-        var members: [String: JSON] = [:]
+        // Members are collected first and hashed once, into a dictionary of the right size.
+        var members: [(key: String, value: JSON)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return .object([:])
         }
         while true {
             skipWhitespace()
@@ -92,7 +93,7 @@ private struct JSONParser {
                 throw fail("expected ':'")
             }
             index += 1
-            members[key] = try parseValue(depth: depth + 1)
+            members.append((key, try parseValue(depth: depth + 1)))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -101,8 +102,15 @@ private struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
             index += 1
-            return .object(members)
+            return .object(Self.dictionary(members))
         }
+    }
+
+    /// The members as a dictionary; of a key given twice, the last value counts.
+    static func dictionary(_ members: [(key: String, value: JSON)]) -> [String: JSON] {
+        var dictionary = [String: JSON](minimumCapacity: members.count)
+        for member in members { dictionary[member.key] = member.value }
+        return dictionary
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSON {
