@@ -369,9 +369,7 @@ public actor Session {
 
     /// The transport, made on first use once the endpoint has been checked.
     private func readyTransport(for command: String) throws -> CurlTransport {
-        guard !command.isEmpty,
-            command.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
-        else {
+        guard !command.isEmpty, command.utf8.allSatisfy(Self.isCommandByte) else {
             throw APIError.usage(command, "\"\(command)\" is not a management API command name")
         }
         if let transport { return transport }
@@ -401,6 +399,18 @@ public actor Session {
         self.address = address
         transport = made
         return made
+    }
+}
+
+extension Session {
+    /// Whether a byte may be part of a command name: an ASCII letter, digit or `-`.
+    fileprivate static func isCommandByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
     }
 }
 
