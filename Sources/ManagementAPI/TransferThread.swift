@@ -51,6 +51,13 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
         case block(@Sendable () -> Void)
     }
 
+    /// Whether a thread of this process waits for a reply without sleeping.
+    private static let spinning = Atomic<Bool>(false)
+
+    private static func claimSpinning() -> Bool {
+        spinning.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
     /// How long the thread sleeps at most between two looks at its transfers' cancel flags.
     private static let pollMilliseconds: Int32 = 1000
 
@@ -187,6 +194,10 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
     /// For a server that answers that quickly, falling asleep and being woken would take
     /// longer than the wait itself.
     private func spinUntilReady(_ loop: ServeLoop) -> Bool {
+        // One thread of the process at a time: many sessions waiting like this at once would
+        // take the cores their server needs to answer.
+        guard Self.claimSpinning() else { return false }
+        defer { Self.spinning.store(false, ordering: .releasing) }
         let deadline = MonotonicTime.now() + ServeLoop.quickReply
         var ready: Int32 = 0
         repeat {
