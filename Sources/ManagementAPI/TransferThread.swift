@@ -249,9 +249,11 @@ private struct ServeLoop {
     let multi: UnsafeMutableRawPointer
     var waiting: [any ThreadTransfer] = []
     var current: (transfer: any ThreadTransfer, easy: UnsafeMutableRawPointer)?
-    /// When the current transfer began, and how long the one before took.
+    /// When the current transfer began.
     var began = 0.0
-    var lastDuration = Double.infinity
+    /// One bit per recent transfer, the latest lowest: set when it was answered within
+    /// `quickReply`.
+    var quickReplies: UInt8 = 0
 
     /// The longest reply time for which waiting without sleeping pays: against a server on
     /// this machine it saves a wake-up per call; against one across a network it never starts.
@@ -259,8 +261,9 @@ private struct ServeLoop {
 
     var isIdle: Bool { current == nil && waiting.isEmpty }
 
-    /// Whether a transfer is under way and the previous one was answered quickly.
-    var expectsQuickReply: Bool { current != nil && lastDuration <= Self.quickReply }
+    /// Whether a transfer is under way and one of the last eight was answered quickly (one
+    /// slow reply, on a busy machine, does not end the waiting for good).
+    var expectsQuickReply: Bool { current != nil && quickReplies != 0 }
 
     /// Moves the transfers along; true when one ended, so that its caller may already have
     /// queued more work.
@@ -313,7 +316,8 @@ private struct ServeLoop {
     private mutating func finish(_ code: CURLcode?) {
         guard let active = current else { return }
         current = nil
-        lastDuration = code == nil ? .infinity : MonotonicTime.now() - began
+        let quick = code != nil && MonotonicTime.now() - began <= Self.quickReply
+        quickReplies = quickReplies << 1 | (quick ? 1 : 0)
         curl_multi_remove_handle(multi, active.easy)
         active.transfer.end(code)
     }
