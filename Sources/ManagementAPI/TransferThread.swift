@@ -204,8 +204,9 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
             curl_multi_poll(loop.multi, nil, 0, 0, &ready)
             if ready > 0 || loop.current?.transfer.isCancelled != false { return true }
             if state.withLock({ !$0.work.isEmpty || !$0.arrivals.isEmpty }) { return true }
-            // The server may share this core: let it run rather than wait for it here.
-            sched_yield()
+            // No sched_yield here: on a busy machine it hands the core to whatever else runs
+            // for a whole time slice, while a server on this core, woken by the request,
+            // takes it from this loop anyway.
         } while MonotonicTime.now() < deadline
         return false
     }
