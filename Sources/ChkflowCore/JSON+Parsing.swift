@@ -38,7 +38,12 @@ private struct JSONParser {
     init(bytes: [UInt8]) { self.bytes = bytes }
 
     mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
     }
 
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
@@ -70,11 +75,12 @@ private struct JSONParser {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
         index += 1
-        var members: [String: JSON] = [:]
+        // Members are collected first and hashed once, into a dictionary of the right size.
+        var members: [(key: String, value: JSON)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return .object([:])
         }
         while true {
             skipWhitespace()
@@ -87,7 +93,7 @@ private struct JSONParser {
                 throw fail("expected ':'")
             }
             index += 1
-            members[key] = try parseValue(depth: depth + 1)
+            members.append((key, try parseValue(depth: depth + 1)))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -96,8 +102,15 @@ private struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
             index += 1
-            return .object(members)
+            return .object(Self.dictionary(members))
         }
+    }
+
+    /// The members as a dictionary; of a key given twice, the last value counts.
+    static func dictionary(_ members: [(key: String, value: JSON)]) -> [String: JSON] {
+        var dictionary = [String: JSON](minimumCapacity: members.count)
+        for member in members { dictionary[member.key] = member.value }
+        return dictionary
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSON {
@@ -124,7 +137,18 @@ private struct JSONParser {
 
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
-        var scalars: [UInt8] = []
+        let start = index
+        // Most strings have no escapes: they become a String straight from the input.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        var scalars = Array(bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {

@@ -58,13 +58,13 @@ extension JSON {
             return
         }
         output.append(UInt8(ascii: "{"))
-        for (position, key) in members.keys.sorted().enumerated() {
+        for (position, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
             if position > 0 { output.append(UInt8(ascii: ",")) }
             Self.newline(&output, indent: indent, level: level + 1)
-            Self.writeString(key, to: &output)
+            Self.writeString(member.key, to: &output)
             output.append(UInt8(ascii: ":"))
             if indent != nil { output.append(UInt8(ascii: " ")) }
-            members[key, default: .null].write(to: &output, indent: indent, level: level + 1)
+            member.value.write(to: &output, indent: indent, level: level + 1)
         }
         Self.newline(&output, indent: indent, level: level)
         output.append(UInt8(ascii: "}"))

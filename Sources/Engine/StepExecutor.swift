@@ -141,7 +141,9 @@ struct StepExecutor {
         result.started = runner.now()
         var outcome = StepOutcome(result: result)
         do {
-            try await perform(&outcome)
+            // On the thread of the step's session, whose replies then need no thread hand-over.
+            let executor = (context.session as? Session)?.transferExecutor
+            try await withTaskExecutorPreference(executor) { try await perform(&outcome) }
         } catch let failure as StepFailure {
             outcome.result.status = failure.status
             outcome.result.reason = failure.reason

@@ -1,13 +1,12 @@
 internal import CCurl
 import ChkflowCore
-import Dispatch
 import Synchronization
 
 /// libcurl's process-wide set-up, done once before the first handle is made.
 ///
 /// A Swift global is initialised exactly once, under a lock, so two sessions starting at the
 /// same time cannot both run `curl_global_init` (which is not thread-safe by itself).
-private let curlGlobalReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+let curlGlobalReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
 
 /// One POST as the transport sends it.
 struct HTTPRequest: Sendable {
@@ -51,44 +50,37 @@ struct TransportSettings: Sendable {
 let maximumReplyBytes = 64 << 20
 
 /// A libcurl easy handle kept for the whole session, so that every call goes over the same
-/// kept-alive connection, driven through a multi handle on a serial queue of its own.
+/// kept-alive connection, driven through the multi handle of the session's `TransferThread`.
 ///
-/// `curl_multi_perform` and `curl_multi_poll` block, so they run on `queue`, never on Swift's
-/// cooperative threads. Cancelling the calling task sets the transfer's flag and wakes the poll
-/// with `curl_multi_wakeup`, the one libcurl call that is safe from any thread; the loop then
-/// removes the handle, which aborts the transfer at once.
+/// `curl_multi_perform` and `curl_multi_poll` block, so they run on that thread, never on
+/// Swift's cooperative threads. Cancelling the calling task sets the transfer's flag and wakes
+/// the poll with `curl_multi_wakeup`, the one libcurl call that is safe from any thread; the
+/// thread then removes the handle, which aborts the transfer at once.
 final class CurlTransport: @unchecked Sendable {
-    // @unchecked Sendable: `easy`, `multi` and `errorBuffer` are touched only from blocks on
-    // the serial `queue` (and in deinit, when no block can be running because each holds a
-    // reference to self); the only call from other threads is `curl_multi_wakeup`, which
-    // libcurl documents as thread-safe. `settings` is immutable after init.
+    // @unchecked Sendable: `easy` and `errorBuffer` are touched only on `thread` (in the
+    // transfers it drives and the blocks it runs, and in the clean-up that deinit hands it);
+    // `settings` is immutable after init.
     private let easy: UnsafeMutableRawPointer
-    private let multi: UnsafeMutableRawPointer
     /// libcurl writes a failure's detail here; CURL_ERROR_SIZE bytes owned by this object and
-    /// freed in deinit, after the handle that points at it is gone.
+    /// freed with the handle that points at it.
     private let errorBuffer: UnsafeMutablePointer<CChar>
-    private let queue: DispatchQueue
+    let thread: TransferThread
     let settings: TransportSettings
 
-    init?(settings: TransportSettings, label: String = "chkflow.curl") {
+    init?(settings: TransportSettings, thread: TransferThread = TransferThread()) {
         guard curlGlobalReady, let easy = curl_easy_init() else { return nil }
-        guard let multi = curl_multi_init() else {
-            curl_easy_cleanup(easy)
-            return nil
-        }
         self.easy = easy
-        self.multi = multi
         self.settings = settings
+        self.thread = thread
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
-        queue = DispatchQueue(label: label)
         configure()
     }
 
     deinit {
-        curl_multi_cleanup(multi)
-        curl_easy_cleanup(easy)
-        errorBuffer.deallocate()
+        let handles = EasyHandle(easy: easy, errorBuffer: errorBuffer)
+        thread.run { handles.cleanUp() }
+        thread.stop()
     }
 
     /// Sets the options that hold for every request of the session.
@@ -124,10 +116,19 @@ final class CurlTransport: @unchecked Sendable {
             // A pinned certificate replaces chain and name checks; see docs/client.md.
             chk_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
             chk_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+            Self.skipCertificateAuthorities(easy)
         }
         if let pin = settings.pinnedPublicKey {
             chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, pin)
         }
+    }
+
+    /// Leaves out the system's certificate authorities, which nothing checks against without
+    /// chain verification: libcurl would read and parse the whole bundle for every connection
+    /// (a few milliseconds each, more than a hundred calls on a fast server).
+    private static func skipCertificateAuthorities(_ handle: UnsafeMutableRawPointer) {
+        chk_setopt_ptr(handle, CURLOPT_CAINFO, nil)
+        chk_setopt_ptr(handle, CURLOPT_CAPATH, nil)
     }
 
     /// Sends one POST and waits for the whole reply without blocking the caller's thread.
@@ -135,31 +136,36 @@ final class CurlTransport: @unchecked Sendable {
         let control = TransferControl()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                queue.async {
-                    continuation.resume(with: Result { try self.perform(request, control) })
-                }
+                thread.submit(
+                    Exchange(
+                        transport: self,
+                        request: request,
+                        control: control,
+                        continuation: continuation
+                    )
+                )
             }
         } onCancel: {
             control.cancel()
-            self.wakeUp()
+            thread.wake()
         }
     }
 
-    private func wakeUp() { curl_multi_wakeup(multi) }
-
-    /// Runs on `queue` only.
-    private func perform(_ request: HTTPRequest, _ control: TransferControl) throws -> HTTPReply {
-        if control.isCancelled { throw CancellationError() }
-        let sink = ReplySink()
-        var headers: UnsafeMutablePointer<curl_slist>?
-        // curl_slist_append copies each string; the list is freed after the transfer, once
-        // the handle no longer points at it.
-        for header in request.headers { headers = curl_slist_append(headers, header) }
-        defer { curl_slist_free_all(headers) }
-
+    /// Sets the handle up for an exchange; runs on `thread` only.
+    fileprivate func begin(_ exchange: Exchange) -> UnsafeMutableRawPointer? {
+        if exchange.control.isCancelled {
+            exchange.continuation.resume(throwing: CancellationError())
+            return nil
+        }
+        let request = exchange.request
+        // curl_slist_append copies each string; the list is freed in end(), once the handle
+        // no longer points at it.
+        for header in request.headers {
+            exchange.headers = curl_slist_append(exchange.headers, header)
+        }
         // libcurl copies the URL string, so the temporary C string may go after the call.
         chk_setopt_ptr(easy, CURLOPT_URL, request.url)
-        chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, headers)
+        chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, exchange.headers)
         chk_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
         request.body.withUnsafeBytes { bytes in
             // COPYPOSTFIELDS copies the bytes, so the pointer need not outlive this call.
@@ -167,43 +173,27 @@ final class CurlTransport: @unchecked Sendable {
         }
         chk_setopt_long(easy, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0)
         errorBuffer[0] = 0
-
-        // The callbacks get unretained pointers to `sink` and `control`; withExtendedLifetime
-        // keeps both alive until the transfer has ended and the pointers are cleared.
-        let code = withExtendedLifetime((sink, control)) {
-            chk_setopt_ptr(easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque())
-            chk_setopt_ptr(
-                easy,
-                CURLOPT_XFERINFODATA,
-                Unmanaged.passUnretained(control).toOpaque()
-            )
-            defer {
-                chk_setopt_ptr(easy, CURLOPT_WRITEDATA, nil)
-                chk_setopt_ptr(easy, CURLOPT_XFERINFODATA, nil)
-                chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, nil)
-            }
-            return runTransfer(control)
-        }
-        return try reply(for: code, sink: sink, control: control)
+        // The callbacks get unretained pointers to the exchange's sink and control; the thread
+        // holds the exchange until end(), which clears both pointers.
+        chk_setopt_ptr(easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(exchange.sink).toOpaque())
+        chk_setopt_ptr(
+            easy,
+            CURLOPT_XFERINFODATA,
+            Unmanaged.passUnretained(exchange.control).toOpaque()
+        )
+        return easy
     }
 
-    /// Drives the easy handle through the multi handle until it finishes or is cancelled.
-    private func runTransfer(_ control: TransferControl) -> CURLcode? {
-        curl_multi_add_handle(multi, easy)
-        defer { curl_multi_remove_handle(multi, easy) }
-        var running: Int32 = 1
-        while !control.isCancelled {
-            guard curl_multi_perform(multi, &running) == CURLM_OK else { return CURLE_FAILED_INIT }
-            if running == 0 { break }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
-        }
-        if control.isCancelled, running != 0 { return nil }
-        var queued: Int32 = 0
-        var result = CURLE_OK
-        while let message = curl_multi_info_read(multi, &queued) {
-            if message.pointee.msg == CURLMSG_DONE { result = message.pointee.data.result }
-        }
-        return result
+    /// Ends an exchange with libcurl's result (nil when it was cancelled); runs on `thread`.
+    fileprivate func end(_ exchange: Exchange, _ code: CURLcode?) {
+        chk_setopt_ptr(easy, CURLOPT_WRITEDATA, nil)
+        chk_setopt_ptr(easy, CURLOPT_XFERINFODATA, nil)
+        chk_setopt_ptr(easy, CURLOPT_HTTPHEADER, nil)
+        curl_slist_free_all(exchange.headers)
+        exchange.headers = nil
+        exchange.continuation.resume(
+            with: Result { try reply(for: code, sink: exchange.sink, control: exchange.control) }
+        )
     }
 
     private func reply(
@@ -288,7 +278,7 @@ final class CurlTransport: @unchecked Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<Void, any Error>) in
-                queue.async {
+                thread.run {
                     continuation.resume(with: Result { try self.checkPin(pin, url: url, control) })
                 }
             }
@@ -297,7 +287,7 @@ final class CurlTransport: @unchecked Sendable {
         }
     }
 
-    /// Runs on `queue` only.
+    /// Runs on `thread` only.
     private func checkPin(_ pin: CertificatePin, url: String, _ control: TransferControl) throws {
         if control.isCancelled { throw CancellationError() }
         let der = try fetchCertificate(url: url, control)
@@ -324,7 +314,7 @@ final class CurlTransport: @unchecked Sendable {
 
     /// The server's certificate (DER), from a connection that only performs the handshake.
     ///
-    /// Runs on `queue` only.
+    /// Runs on `thread` only.
     private func fetchCertificate(url: String, _ control: TransferControl) throws -> [UInt8] {
         guard let probe = curl_easy_init() else {
             throw TransportFailure(
@@ -341,6 +331,7 @@ final class CurlTransport: @unchecked Sendable {
             chk_setopt_long(probe, CURLOPT_CERTINFO, 1)
             chk_setopt_long(probe, CURLOPT_SSL_VERIFYPEER, 0)
             chk_setopt_long(probe, CURLOPT_SSL_VERIFYHOST, 0)
+            Self.skipCertificateAuthorities(probe)
             chk_setopt_long(probe, CURLOPT_NOSIGNAL, 1)
             chk_setopt_long(probe, CURLOPT_NOPROGRESS, 0)
             chk_setopt_xferinfo(probe, curlProgressCallback)
@@ -412,7 +403,48 @@ final class TransferControl: Sendable {
     func cancel() { cancelled.store(true, ordering: .releasing) }
 }
 
-/// Collects the reply body; used only on the transport's queue during one transfer.
+/// One POST from its submission to its end.
+private final class Exchange: ThreadTransfer, @unchecked Sendable {
+    // @unchecked Sendable: made by `post` and handed to the transfer thread, which alone uses
+    // it from then on (begin, libcurl's callbacks, end); `control` is Sendable itself.
+    let transport: CurlTransport
+    let request: HTTPRequest
+    let control: TransferControl
+    let continuation: CheckedContinuation<HTTPReply, any Error>
+    let sink = ReplySink()
+    var headers: UnsafeMutablePointer<curl_slist>?
+
+    init(
+        transport: CurlTransport,
+        request: HTTPRequest,
+        control: TransferControl,
+        continuation: CheckedContinuation<HTTPReply, any Error>
+    ) {
+        self.transport = transport
+        self.request = request
+        self.control = control
+        self.continuation = continuation
+    }
+
+    var isCancelled: Bool { control.isCancelled }
+    func begin() -> UnsafeMutableRawPointer? { transport.begin(self) }
+    func end(_ code: CURLcode?) { transport.end(self, code) }
+}
+
+/// The easy handle and its error buffer, on their way to being freed on the transfer thread.
+private struct EasyHandle: @unchecked Sendable {
+    // @unchecked Sendable: made in deinit, when nothing else uses either pointer any more, and
+    // used once, by the block that frees them.
+    let easy: UnsafeMutableRawPointer
+    let errorBuffer: UnsafeMutablePointer<CChar>
+
+    func cleanUp() {
+        curl_easy_cleanup(easy)
+        errorBuffer.deallocate()
+    }
+}
+
+/// Collects the reply body; used only on the transfer thread during one transfer.
 private final class ReplySink {
     var bytes: [UInt8] = []
     var overflowed = false
@@ -426,7 +458,7 @@ private let curlWriteCallback:
         count,
         context in
         guard let context else { return 0 }
-        // `context` is the unretained ReplySink that perform() keeps alive for the transfer.
+        // `context` is the unretained ReplySink of the exchange the thread holds until its end.
         let sink = Unmanaged<ReplySink>.fromOpaque(context).takeUnretainedValue()
         let length = size * count
         guard sink.bytes.count + length <= maximumReplyBytes else {
@@ -447,7 +479,7 @@ private let curlProgressCallback:
     @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
         -> Int32 = { context, _, _, _, _ in
             guard let context else { return 0 }
-            // `context` is the unretained TransferControl that perform() keeps alive.
+            // `context` is the unretained TransferControl that the transfer keeps alive.
             let control = Unmanaged<TransferControl>.fromOpaque(context).takeUnretainedValue()
             return control.isCancelled ? 1 : 0
         }

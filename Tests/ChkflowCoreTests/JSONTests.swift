@@ -11,6 +11,10 @@ import Testing
             JSON.object(["a": "x\"yé", "b": [true, false, nil]])
         ),
         (#""\ud83d\ude00""#, JSON.string("😀")),
+        (
+            #"["plain", "tab\tthen more", "\\first", ""]"#,
+            JSON.array(["plain", "tab\tthen more", "\\first", ""])
+        ),
     ])
     func parsesValues(text: String, expected: JSON) throws {
         #expect(try JSON.parse(text) == expected)
@@ -23,6 +27,8 @@ import Testing
         ("{} x", "invalid JSON at byte 3: unexpected content after the value"),
         ("<html>", "invalid JSON at byte 0: invalid value"),
         ("\"abc", "invalid JSON at byte 4: unterminated string"),
+        ("\"ab\u{01}\"", "invalid JSON at byte 3: control character in string"),
+        ("\"a\\nb\u{01}\"", "invalid JSON at byte 5: control character in string"),
     ])
     func rejectsInvalidText(text: String, message: String) {
         #expect(throws: JSONParseError.self) { try JSON.parse(text) }

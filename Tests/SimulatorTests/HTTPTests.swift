@@ -159,6 +159,16 @@ struct HTTPTests {
             status: 400
         ),
         .init(
+            name: "bare CR in a field",
+            bytes: "POST /web_api/login HTTP/1.1\r\nHost: x\ry\r\n\r\n",
+            status: 400
+        ),
+        .init(
+            name: "control character in a value",
+            bytes: "POST /web_api/login HTTP/1.1\r\nHost: x\u{01}\r\n\r\n",
+            status: 400
+        ),
+        .init(
             name: "bad Content-Length",
             bytes: "POST /web_api/login HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
             status: 400

@@ -6,6 +6,58 @@ import Testing
 
 @Suite("Request log")
 struct RequestLogTests {
+    @Test(
+        "a line is the record as a JSON object with sorted keys",
+        arguments: [
+            RequestRecord(
+                time: 1.2345,
+                connection: 3,
+                path: "/web_api/show-task",
+                command: "show-task",
+                status: 200,
+                session: "0a1b2c3d"
+            ),
+            RequestRecord(
+                time: 2,
+                connection: 12,
+                path: "/web_api/\"odd\"\\path",
+                command: "",
+                status: 401,
+                code: "generic_err_wrong_session_id"
+            ),
+        ]
+    )
+    func lineShape(record: RequestRecord) throws {
+        let line = RequestLog.line(for: record, method: "POST")
+        let object: JSON = [
+            "time": .double((record.time * 1000).rounded() / 1000),
+            "connection": .int(Int64(record.connection)),
+            "method": "POST",
+            "path": .string(record.path),
+            "command": .string(record.command),
+            "status": .int(Int64(record.status)),
+            "code": record.code.map(JSON.string) ?? .null,
+            "session": record.session.map(JSON.string) ?? .null,
+        ]
+        #expect(line == object.serialized())
+    }
+
+    @Test func aLineAsWritten() {
+        let record = RequestRecord(
+            time: 1.2345,
+            connection: 3,
+            path: "/web_api/show-task",
+            command: "show-task",
+            status: 200,
+            session: "0a1b2c3d"
+        )
+        #expect(
+            RequestLog.line(for: record, method: "POST")
+                == #"{"code":null,"command":"show-task","connection":3,"method":"POST","#
+                + #""path":"/web_api/show-task","session":"0a1b2c3d","status":200,"time":1.235}"#
+        )
+    }
+
     @Test("one JSON line per request, with a session hash and never the sid")
     func logFile() throws {
         let path = NSTemporaryDirectory() + "chkflow-sim-\(UUID().uuidString).jsonl"

@@ -18,12 +18,15 @@ struct ClientRate {
             let tls: TLSPolicy = fingerprint.map { .fingerprint($0) } ?? .system
             let session = Session(endpoint: Endpoint(url: url, tls: tls))
             let start = monotonicSeconds()
-            _ = try await session.login(
-                .password(user: "admin", password: "chkflow"),
-                options: LoginOptions()
-            )
-            for _ in 0..<calls { _ = try await session.showTasks([taskID]) }
-            try await session.logout()
+            // As the engine runs a step: on the session's own thread (see transferExecutor).
+            try await withTaskExecutorPreference(session.transferExecutor) {
+                _ = try await session.login(
+                    .password(user: "admin", password: "chkflow"),
+                    options: LoginOptions()
+                )
+                for _ in 0..<calls { _ = try await session.showTasks([taskID]) }
+                try await session.logout()
+            }
             seconds.append(monotonicSeconds() - start)
             connections.append(await session.statistics.connections)
         }

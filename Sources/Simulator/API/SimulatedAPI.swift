@@ -245,7 +245,8 @@ final class SimulatedAPI: HTTPResponder {
     }
 
     private static func parameters(from body: [UInt8]) throws(APIError) -> [String: JSON] {
-        guard body.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return [:] }
+        let blank = body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        guard !blank else { return [:] }
         let value: JSON
         do {
             value = try JSON.parse(body)

@@ -44,7 +44,7 @@ enum HTTPParser {
     static func checkRequestLine(in buffer: [UInt8]) throws(HTTPParseError) -> Bool {
         guard var end = buffer.firstIndex(of: ASCII.lf) else { return false }
         if end > 0, buffer[end - 1] == ASCII.cr { end -= 1 }
-        _ = try parseRequestLine(Array(buffer[..<end]))
+        _ = try parseRequestLine(buffer[..<end])
         return true
     }
 
@@ -55,11 +55,12 @@ enum HTTPParser {
         to end: Int,
         limits: HTTPLimits
     ) throws(HTTPParseError) -> HTTPHead {
-        var lines = try splitLines(buffer[start..<end])
-        guard !lines.isEmpty else { throw .malformed("empty request") }
-        var head = try parseRequestLine(lines.removeFirst())
-        for line in lines where !line.isEmpty {
-            head.fields.append(try parseField(line))
+        let lines = try lineRanges(buffer, from: start, to: end)
+        guard let first = lines.first else { throw .malformed("empty request") }
+        var head = try parseRequestLine(buffer[first])
+        head.fields.reserveCapacity(lines.count - 1)
+        for line in lines.dropFirst() where !line.isEmpty {
+            head.fields.append(try parseField(buffer[line]))
         }
         head.framing = try framing(of: head, limits: limits)
         return head
@@ -84,18 +85,37 @@ enum HTTPParser {
         }
     }
 
-    private static func splitLines(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> [[UInt8]] {
-        var lines: [[UInt8]] = []
-        for var line in bytes.split(separator: ASCII.lf, omittingEmptySubsequences: false) {
-            if line.last == ASCII.cr { line = line.dropLast() }
-            guard !line.contains(ASCII.cr) else { throw .malformed("bare CR in the head") }
-            lines.append(Array(line))
+    /// Where the lines of `buffer[start..<end]` are, without their CR LF or LF, and without the
+    /// empty lines at the end.
+    private static func lineRanges(
+        _ buffer: [UInt8],
+        from start: Int,
+        to end: Int
+    ) throws(HTTPParseError) -> [Range<Int>] {
+        var lines: [Range<Int>] = []
+        var lineStart = start
+        var index = start
+        while index <= end {
+            guard index == end || buffer[index] == ASCII.lf else {
+                index += 1
+                continue
+            }
+            var lineEnd = index
+            if lineEnd > lineStart, buffer[lineEnd - 1] == ASCII.cr { lineEnd -= 1 }
+            guard !buffer[lineStart..<lineEnd].contains(ASCII.cr) else {
+                throw .malformed("bare CR in the head")
+            }
+            lines.append(lineStart..<lineEnd)
+            index += 1
+            lineStart = index
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         return lines
     }
 
-    private static func parseRequestLine(_ line: [UInt8]) throws(HTTPParseError) -> HTTPHead {
+    private static func parseRequestLine(
+        _ line: ArraySlice<UInt8>
+    ) throws(HTTPParseError) -> HTTPHead {
         let parts = line.split(separator: ASCII.space, omittingEmptySubsequences: false)
         guard parts.count == 3 else {
             throw .malformed("request line is not METHOD TARGET VERSION")
@@ -131,7 +151,7 @@ enum HTTPParser {
     }
 
     private static func parseField(
-        _ line: [UInt8]
+        _ line: ArraySlice<UInt8>
     ) throws(HTTPParseError) -> (name: String, value: String) {
         guard line.first != ASCII.space, line.first != ASCII.tab else {
             throw .malformed("folded header lines are not accepted")
@@ -144,7 +164,13 @@ enum HTTPParser {
             throw .malformed("control character in a header value")
         }
         let name = String(decoding: line[..<colon], as: UTF8.self)
-        return (name, String(decoding: value, as: UTF8.self).trimmingSpaces())
+        var first = value.startIndex
+        var last = value.endIndex
+        while first < last, value[first] == ASCII.space || value[first] == ASCII.tab { first += 1 }
+        while last > first, value[last - 1] == ASCII.space || value[last - 1] == ASCII.tab {
+            last -= 1
+        }
+        return (name, String(decoding: value[first..<last], as: UTF8.self))
     }
 
     private static func framing(

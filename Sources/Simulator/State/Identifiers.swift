@@ -1,4 +1,5 @@
 import ChkflowCore
+import Synchronization
 
 /// Random identifiers in the shapes a real management server uses.
 enum Identifiers {
@@ -21,6 +22,17 @@ enum Identifiers {
     /// A UUID derived from a name, the same in every run (for domains, which a real server
     /// also keeps for ever).
     static func stableUUID(for name: String) -> String {
+        if let known = stableUUIDs.withLock({ $0[name] }) { return known }
+        let made = makeStableUUID(for: name)
+        stableUUIDs.withLock { if $0.count < 10_000 { $0[name] = made } }
+        return made
+    }
+
+    /// The stable UUIDs made so far: every show-task names its domain's, and hashing the name
+    /// each time cost more than the rest of the reply.
+    private static let stableUUIDs = Mutex<[String: String]>([:])
+
+    private static func makeStableUUID(for name: String) -> String {
         var bytes = Array(SHA256.digest(Array(("chkflow-simulator:" + name).utf8)).prefix(16))
         bytes[6] = bytes[6] & 0x0F | 0x50
         bytes[8] = bytes[8] & 0x3F | 0x80
@@ -38,7 +50,7 @@ enum Identifiers {
         let bytes = Array(text.utf8)
         guard bytes.count == 36 else { return false }
         for (index, byte) in bytes.enumerated() {
-            if [8, 13, 18, 23].contains(index) {
+            if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == UInt8(ascii: "-") else { return false }
             } else if ASCII.hexValue(byte) == nil {
                 return false
