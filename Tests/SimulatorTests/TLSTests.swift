@@ -128,7 +128,13 @@ struct TLSTests {
                 secure.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 secure.close()
-            print("done")
+            # The server still answers a client that reads its reply.
+            secure = context.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+            secure.sendall(request)
+            reply = b""
+            while b"\r\n" not in reply:
+                reply += secure.recv(4096)
+            print(reply.split(b"\r\n")[0].decode())
             """#
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -141,8 +147,10 @@ struct TLSTests {
             as: UTF8.self
         )
         process.waitUntilExit()
-        #expect(output == "done\n")
+        #expect(output == "HTTP/1.1 401 Unauthorized\n")
         pause(seconds: 0.2)
+        // Those that left may have gone before the server read a request: at least the last
+        // client's request was served, and every one that was read got its refusal.
         #expect(server.requests.count > 0)
         #expect(server.requests.allSatisfy { $0.status == 401 })
     }
