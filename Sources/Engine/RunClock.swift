@@ -26,6 +26,48 @@ extension RunClock {
     func sleep(seconds: Double) async throws {
         try await sleep(until: now() + seconds)
     }
+
+    /// Runs `work` against `deadline` on this clock, cancelling it when the deadline comes
+    /// first; returns what the work returned (it always ends, cancelled or not) and whether the
+    /// deadline came before it.
+    func race<T: Sendable>(
+        until deadline: Double,
+        _ work: @escaping @Sendable () async -> T
+    ) async -> (result: T, expired: Bool) {
+        await withTaskGroup(of: RaceChild<T>.self) { group in
+            group.addTask { .finished(await work()) }
+            group.addTask {
+                do {
+                    try await sleep(until: deadline)
+                    return .expired
+                } catch {
+                    return .timerCancelled
+                }
+            }
+            var result: T?
+            var expired = false
+            while let child = await group.next() {
+                switch child {
+                case .finished(let finished):
+                    result = finished
+                    group.cancelAll()
+                case .expired:
+                    expired = result == nil
+                    group.cancelAll()
+                case .timerCancelled: break
+                }
+            }
+            // The group ends only when the work has, so its result is there.
+            return (result!, expired)
+        }
+    }
+}
+
+/// A child of ``RunClock/race(until:_:)``.
+private enum RaceChild<T: Sendable>: Sendable {
+    case finished(T)
+    case expired
+    case timerCancelled
 }
 
 extension SystemClock: RunClock {

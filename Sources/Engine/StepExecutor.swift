@@ -54,53 +54,25 @@ struct StepExecutor {
         guard let limit, !(step.kindName == "wait") else { return await executeUntimed() }
         let clock = runner.options.clock
         let deadline = clock.now() + limit
-        return await withTaskGroup(of: TimedChild.self) { group in
-            group.addTask { .finished(await executeUntimed()) }
-            group.addTask {
-                do {
-                    try await clock.sleep(until: deadline)
-                    return .expired
-                } catch {
-                    return .timerCancelled
-                }
-            }
-            var outcome: StepOutcome?
-            var expired = false
-            while let child = await group.next() {
-                switch child {
-                case .finished(let finished):
-                    outcome = finished
-                    group.cancelAll()
-                case .expired:
-                    expired = outcome == nil
-                    group.cancelAll()
-                case .timerCancelled: break
-                }
-            }
-            var result =
-                outcome
-                ?? StepOutcome(
-                    result: StepResult(id: step.id, kind: step.kindName, status: .timedOut)
+        var (result, expired) = await clock.race(until: deadline) { await executeUntimed() }
+        if expired {
+            result.result.status = .timedOut
+            result.result.reason =
+                "the step did not end within its timeout of \(DurationText.format(limit))"
+                + (result.result.taskID.map {
+                    "; task \($0) may still be running on the server"
+                } ?? result.unansweredOnceOnly.map(sentWithoutReply) ?? "")
+            // The attempt cut short by the timeout says so, not that the run was cancelled;
+            // one that had failed before (and was waiting to be retried) keeps its error.
+            if let last = result.result.attempts.indices.last,
+                result.result.attempts[last].waitBefore == nil
+            {
+                result.result.attempts[last].error = ErrorSummary(
+                    message: result.result.reason ?? "timed out"
                 )
-            if expired {
-                result.result.status = .timedOut
-                result.result.reason =
-                    "the step did not end within its timeout of \(DurationText.format(limit))"
-                    + (result.result.taskID.map {
-                        "; task \($0) may still be running on the server"
-                    } ?? result.unansweredOnceOnly.map(sentWithoutReply) ?? "")
-                // The attempt cut short by the timeout says so, not that the run was cancelled;
-                // one that had failed before (and was waiting to be retried) keeps its error.
-                if let last = result.result.attempts.indices.last,
-                    result.result.attempts[last].waitBefore == nil
-                {
-                    result.result.attempts[last].error = ErrorSummary(
-                        message: result.result.reason ?? "timed out"
-                    )
-                }
             }
-            return result
         }
+        return result
     }
 
     /// What a timed-out step adds when its once-only command was sent and no reply was read.
@@ -129,12 +101,6 @@ struct StepExecutor {
     private static let plainPathCharacters = Set(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+"
     )
-
-    private enum TimedChild: Sendable {
-        case finished(StepOutcome)
-        case expired
-        case timerCancelled
-    }
 
     private func executeUntimed() async -> StepOutcome {
         var result = StepResult(id: step.id, kind: step.kindName, status: .succeeded)
@@ -368,50 +334,22 @@ struct StepExecutor {
     ) async throws -> JSON {
         guard let deadline, let limit = attemptLimit else { return try await request() }
         let clock = runner.options.clock
-        let reply = await withTaskGroup(of: AttemptChild.self) { group in
-            group.addTask {
-                do {
-                    return .replied(.success(try await request()))
-                } catch {
-                    return .replied(.failure(error))
-                }
+        let (result, expired) = await clock.race(until: deadline) {
+            () -> Result<JSON, any Error> in
+            do {
+                return .success(try await request())
+            } catch {
+                return .failure(error)
             }
-            group.addTask {
-                do {
-                    try await clock.sleep(until: deadline)
-                    return .expired
-                } catch {
-                    return .timerCancelled
-                }
-            }
-            var reply: Result<JSON, any Error>?
-            var expired = false
-            while let child = await group.next() {
-                switch child {
-                case .replied(let result):
-                    reply = result
-                    group.cancelAll()
-                case .expired:
-                    expired = reply == nil
-                    group.cancelAll()
-                case .timerCancelled: break
-                }
-            }
-            // A reply that came in the same instant as the deadline is still a reply.
-            if expired, case .failure = reply { return Result<JSON, any Error>?.none }
-            return reply
         }
+        // A reply that came in the same instant as the deadline is still a reply.
+        var reply: Result<JSON, any Error>? = result
+        if expired, case .failure = result { reply = nil }
         guard let reply else {
             try Task.checkCancellation()
             throw AttemptTimeout(command: command, limit: limit)
         }
         return try reply.get()
-    }
-
-    private enum AttemptChild: Sendable {
-        case replied(Result<JSON, any Error>)
-        case expired
-        case timerCancelled
     }
 
     // MARK: - Kinds

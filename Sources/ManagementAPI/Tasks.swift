@@ -323,10 +323,16 @@ extension Session {
             }
             let running = ids.filter { latest[$0]?.status.isTerminal != true }
             let now = clock.now()
+            var ends: [String: ClosedRange<Double>] = [:]
+            for id in running {
+                guard let end = history[id]?.endRange() else { continue }
+                ends[id] = end
+                // Kept for `noteDurations`, which bounds the task's duration when it ends.
+                if taskKinds[id] != nil { estimatedEnds[id] = end }
+            }
             let pause =
                 running.map { id in
-                    if let end = history[id]?.endRange() {
-                        if taskKinds[id] != nil { estimatedEnds[id] = end }
+                    if let end = ends[id] {
                         let began = taskOrigins[id]?.lowerBound ?? firstSample[id]?.time ?? start
                         return policy.interval(now: now, end: end, waited: now - began)
                     }

@@ -108,7 +108,8 @@ struct PlaybookDecoder {
         }
     }
 
-    /// A scalar's JSON value: plain scalars are typed as YAML 1.2 core does, quoted ones are strings.
+    /// A scalar's JSON value: plain scalars are typed as YAML 1.2 core does, quoted ones are
+    /// strings.
     func json(of node: Node) -> JSON? { node.scalarValue }
 
     mutating func string(_ node: Node, _ what: String) -> String? {

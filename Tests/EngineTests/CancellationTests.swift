@@ -123,15 +123,7 @@ private func cancelledRun(
     @Test func aRunThatIsNotCancelledSendsNoDiscard() async throws {
         var scenario = Scenario.default
         scenario.export = TaskBehaviour(duration: 0.1)
-        let text =
-            playbookHead + """
-                  - id: export
-                    export:
-                      file-path: /var/log/x.tgz
-                  - id: exported
-                    wait:
-                      task: ${{ steps.export.task-id }}
-                """
+        let text = playbookHead + exportAndWait
         let (result, requests) = try await EngineHarness(scenario: scenario).run(text)
         #expect(result.outcome == .succeeded)
         #expect(result.cleanupLogouts == ["login"])

@@ -51,15 +51,20 @@ let playbookHead = """
 
     """
 
+/// Steps to follow ``playbookHead``: an export and the wait for its task.
+let exportAndWait = """
+      - id: export
+        export:
+          file-path: /var/log/x.tgz
+      - id: exported
+        wait:
+          task: ${{ steps.export.task-id }}
+
+    """
+
 /// The head, then an export, the wait for its task and a logout that always runs.
 let exportWaitLogout =
-    playbookHead + """
-          - id: export
-            export:
-              file-path: /var/log/x.tgz
-          - id: exported
-            wait:
-              task: ${{ steps.export.task-id }}
+    playbookHead + exportAndWait + """
           - id: logout
             if: ${{ always() }}
             logout: {}

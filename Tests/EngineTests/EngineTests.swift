@@ -94,13 +94,7 @@ import Testing
 
     @Test func aStepAfterAFailureIsSkippedUnlessItsConditionAsks() async throws {
         let text =
-            playbookHead + """
-                  - id: export
-                    export:
-                      file-path: /var/log/x.tgz
-                  - id: exported
-                    wait:
-                      task: ${{ steps.export.task-id }}
+            playbookHead + exportAndWait + """
                   - id: report-failure
                     needs: [exported]
                     if: ${{ failure() }}

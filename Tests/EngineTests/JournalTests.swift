@@ -247,15 +247,7 @@ import Testing
     }
 
     @Test func historyComesFromTheJournalsOfEarlierRuns() async throws {
-        let text =
-            playbookHead + """
-                  - id: export
-                    export:
-                      file-path: /var/log/x.tgz
-                  - id: exported
-                    wait:
-                      task: ${{ steps.export.task-id }}
-                """
+        let text = playbookHead + exportAndWait
         let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
         let state = StateDirectory(path: NSTemporaryDirectory() + "history-\(UUID().uuidString)")
         try state.prepare(playbook: plan.playbook.name)
