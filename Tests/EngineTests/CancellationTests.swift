@@ -123,7 +123,7 @@ private func cancelledRun(
     @Test func aRunThatIsNotCancelledSendsNoDiscard() async throws {
         var scenario = Scenario.default
         scenario.export = TaskBehaviour(duration: 0.1)
-        let text = playbookHead + exportAndWait
+        let text = playbookHead + exportAndWaitSteps
         let (result, requests) = try await EngineHarness(scenario: scenario).run(text)
         #expect(result.outcome == .succeeded)
         #expect(result.cleanupLogouts == ["login"])

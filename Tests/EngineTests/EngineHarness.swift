@@ -52,7 +52,7 @@ let playbookHead = """
     """
 
 /// Steps to follow ``playbookHead``: an export and the wait for its task.
-let exportAndWait = """
+let exportAndWaitSteps = """
       - id: export
         export:
           file-path: /var/log/x.tgz
@@ -64,7 +64,7 @@ let exportAndWait = """
 
 /// The head, then an export, the wait for its task and a logout that always runs.
 let exportWaitLogout =
-    playbookHead + exportAndWait + """
+    playbookHead + exportAndWaitSteps + """
           - id: logout
             if: ${{ always() }}
             logout: {}

@@ -94,7 +94,7 @@ import Testing
 
     @Test func aStepAfterAFailureIsSkippedUnlessItsConditionAsks() async throws {
         let text =
-            playbookHead + exportAndWait + """
+            playbookHead + exportAndWaitSteps + """
                   - id: report-failure
                     needs: [exported]
                     if: ${{ failure() }}

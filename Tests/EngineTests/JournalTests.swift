@@ -247,7 +247,7 @@ import Testing
     }
 
     @Test func historyComesFromTheJournalsOfEarlierRuns() async throws {
-        let text = playbookHead + exportAndWait
+        let text = playbookHead + exportAndWaitSteps
         let plan = try PlaybookLoader.plan(bytes: Array(text.utf8), file: "test.yaml")
         let state = StateDirectory(path: NSTemporaryDirectory() + "history-\(UUID().uuidString)")
         try state.prepare(playbook: plan.playbook.name)

@@ -319,7 +319,7 @@ private func versionsCall(retry: String = "", window: String = "") -> String {
         ),
         TaskTimeoutCase(
             testDescription: "a wait's own timeout",
-            steps: exportAndWait,
+            steps: exportAndWaitSteps,
             step: "exported",
             reason: "task task-1 is still in progress at 75% after 30s; it keeps running on the"
                 + " server: wait for it again with this task-id"
