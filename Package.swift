@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "ChkflowCore", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PlaybookYAML", dependencies: ["CYAML", "ChkflowCore"]),
         .target(name: "Playbook", dependencies: ["ChkflowCore", "PlaybookYAML"]),
-        .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl"]),
+        .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl", "COpenSSL"]),
         .target(name: "Engine", dependencies: ["ChkflowCore", "Playbook", "ManagementAPI"]),
         .target(name: "Results", dependencies: ["ChkflowCore", "Engine", "Playbook"]),
         .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML", "COpenSSL"]),

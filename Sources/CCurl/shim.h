@@ -18,13 +18,14 @@ static inline CURLcode chk_setopt_xferinfo(CURL *h,
     int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
     return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
 }
+static inline CURLcode chk_setopt_sslctx(CURL *h,
+    CURLcode (*f)(CURL *, void *, void *)) {
+    return curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, f);
+}
 static inline CURLcode chk_getinfo_long(CURL *h, CURLINFO i, long *v) {
     return curl_easy_getinfo(h, i, v);
 }
 static inline CURLcode chk_getinfo_ptr(CURL *h, CURLINFO i, char **v) {
     return curl_easy_getinfo(h, i, v);
-}
-static inline CURLcode chk_getinfo_certinfo(CURL *h, struct curl_certinfo **v) {
-    return curl_easy_getinfo(h, CURLINFO_CERTINFO, v);
 }
 #endif

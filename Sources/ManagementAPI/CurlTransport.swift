@@ -1,4 +1,5 @@
 internal import CCurl
+internal import COpenSSL
 import ChkflowCore
 import Synchronization
 
@@ -41,8 +42,8 @@ struct TransportSettings: Sendable {
     var userAgent: String
     /// Skip proxies from the environment, for a server on this machine.
     var noProxy: Bool
-    /// A libcurl `PINNEDPUBLICKEY` value (`sha256//<base64>`) every connection must match.
-    var pinnedPublicKey: String?
+    /// With a `fingerprint` policy, the certificate every connection's handshake must present.
+    var pin: CertificatePin?
 }
 
 /// The largest reply body accepted; a management server's replies are far smaller, and a
@@ -64,6 +65,9 @@ final class CurlTransport: @unchecked Sendable {
     /// libcurl writes a failure's detail here; CURL_ERROR_SIZE bytes owned by this object and
     /// freed with the handle that points at it.
     private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// Checks the certificate of each new connection against `settings.pin`; libcurl's TLS
+    /// set-up holds an unretained pointer to it, valid for the life of the handle.
+    private let pinCheck: PinCheck?
     let thread: TransferThread
     let settings: TransportSettings
 
@@ -72,13 +76,14 @@ final class CurlTransport: @unchecked Sendable {
         self.easy = easy
         self.settings = settings
         self.thread = thread
+        pinCheck = settings.pin.map(PinCheck.init)
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         configure()
     }
 
     deinit {
-        let handles = EasyHandle(easy: easy, errorBuffer: errorBuffer)
+        let handles = EasyHandle(easy: easy, errorBuffer: errorBuffer, pinCheck: pinCheck)
         thread.run { handles.cleanUp() }
         thread.stop()
     }
@@ -118,8 +123,9 @@ final class CurlTransport: @unchecked Sendable {
             chk_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
             Self.skipCertificateAuthorities(easy)
         }
-        if let pin = settings.pinnedPublicKey {
-            chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, pin)
+        if let pinCheck {
+            chk_setopt_sslctx(easy, curlSSLContextCallback)
+            chk_setopt_ptr(easy, CURLOPT_SSL_CTX_DATA, Unmanaged.passUnretained(pinCheck).toOpaque())
         }
     }
 
@@ -173,6 +179,7 @@ final class CurlTransport: @unchecked Sendable {
         }
         chk_setopt_long(easy, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0)
         errorBuffer[0] = 0
+        pinCheck?.forgetMismatch()
         // The callbacks get unretained pointers to the exchange's sink and control; the thread
         // holds the exchange until end(), which clears both pointers.
         chk_setopt_ptr(easy, CURLOPT_WRITEDATA, Unmanaged.passUnretained(exchange.sink).toOpaque())
@@ -205,6 +212,9 @@ final class CurlTransport: @unchecked Sendable {
     {
         guard let code else { throw CancellationError() }
         if code == CURLE_ABORTED_BY_CALLBACK, control.isCancelled { throw CancellationError() }
+        if code != CURLE_OK, let pinCheck, let presented = pinCheck.mismatch {
+            throw pinCheck.failure(presented: presented)
+        }
         guard code == CURLE_OK else {
             throw Self.failure(
                 for: code,
@@ -269,128 +279,6 @@ final class CurlTransport: @unchecked Sendable {
         }
     }
 
-    // MARK: - Certificate pin
-
-    /// Checks the server's certificate against a pin on a handshake-only connection, then pins
-    /// its public key for every later connection; nothing is sent before the check.
-    func verify(_ pin: CertificatePin, url: String) async throws {
-        let control = TransferControl()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation {
-                (continuation: CheckedContinuation<Void, any Error>) in
-                thread.run {
-                    continuation.resume(with: Result { try self.checkPin(pin, url: url, control) })
-                }
-            }
-        } onCancel: {
-            control.cancel()
-        }
-    }
-
-    /// Runs on `thread` only.
-    private func checkPin(_ pin: CertificatePin, url: String, _ control: TransferControl) throws {
-        if control.isCancelled { throw CancellationError() }
-        let der = try fetchCertificate(url: url, control)
-        let presented = CertificatePin(certificate: der)
-        guard presented == pin else {
-            throw TransportFailure(
-                kind: .tls,
-                message: "the server's certificate does not match the pinned fingerprint"
-                    + " (SHA-256 \(pin.text)); it presented SHA-256 \(presented.text);"
-                    + " nothing was sent to it",
-                requestMayHaveReachedServer: false
-            )
-        }
-        guard let key = Certificate.subjectPublicKeyInfo(der) else {
-            throw TransportFailure(
-                kind: .tls,
-                message: "the server's certificate has no readable public key",
-                requestMayHaveReachedServer: false
-            )
-        }
-        let keyPin = "sha256//" + Base64.encode(SHA256.digest(key))
-        chk_setopt_ptr(easy, CURLOPT_PINNEDPUBLICKEY, keyPin)
-    }
-
-    /// The server's certificate (DER), from a connection that only performs the handshake.
-    ///
-    /// Runs on `thread` only.
-    private func fetchCertificate(url: String, _ control: TransferControl) throws -> [UInt8] {
-        guard let probe = curl_easy_init() else {
-            throw TransportFailure(
-                kind: .transport,
-                message: "libcurl could not make a handle",
-                requestMayHaveReachedServer: false
-            )
-        }
-        defer { curl_easy_cleanup(probe) }
-        var detail = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
-        let code = detail.withUnsafeMutableBufferPointer { buffer in
-            chk_setopt_ptr(probe, CURLOPT_URL, url)
-            chk_setopt_long(probe, CURLOPT_CONNECT_ONLY, 1)
-            chk_setopt_long(probe, CURLOPT_CERTINFO, 1)
-            chk_setopt_long(probe, CURLOPT_SSL_VERIFYPEER, 0)
-            chk_setopt_long(probe, CURLOPT_SSL_VERIFYHOST, 0)
-            Self.skipCertificateAuthorities(probe)
-            chk_setopt_long(probe, CURLOPT_NOSIGNAL, 1)
-            chk_setopt_long(probe, CURLOPT_NOPROGRESS, 0)
-            chk_setopt_xferinfo(probe, curlProgressCallback)
-            chk_setopt_long(probe, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(settings.connectTimeout))
-            chk_setopt_long(probe, CURLOPT_TIMEOUT_MS, milliseconds(settings.connectTimeout))
-            if settings.noProxy { chk_setopt_ptr(probe, CURLOPT_PROXY, "") }
-            // The error buffer and the unretained `control` stay valid for the whole perform,
-            // and both pointers are cleared before the closure returns.
-            chk_setopt_ptr(probe, CURLOPT_ERRORBUFFER, buffer.baseAddress)
-            chk_setopt_ptr(
-                probe,
-                CURLOPT_XFERINFODATA,
-                Unmanaged.passUnretained(control).toOpaque()
-            )
-            defer {
-                chk_setopt_ptr(probe, CURLOPT_ERRORBUFFER, nil)
-                chk_setopt_ptr(probe, CURLOPT_XFERINFODATA, nil)
-            }
-            return withExtendedLifetime(control) { curl_easy_perform(probe) }
-        }
-        if code == CURLE_ABORTED_BY_CALLBACK, control.isCancelled { throw CancellationError() }
-        guard code == CURLE_OK else {
-            throw Self.failure(
-                for: code,
-                detail: String(
-                    decoding: detail.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
-                    as: UTF8.self
-                ),
-                requestSent: false,
-                overflowed: false
-            )
-        }
-        guard let der = leafCertificate(probe) else {
-            throw TransportFailure(
-                kind: .tls,
-                message: "the server presented no certificate that could be read",
-                requestMayHaveReachedServer: false
-            )
-        }
-        return der
-    }
-
-    private func leafCertificate(_ probe: UnsafeMutableRawPointer) -> [UInt8]? {
-        var info: UnsafeMutablePointer<curl_certinfo>?
-        guard chk_getinfo_certinfo(probe, &info) == CURLE_OK, let info,
-            info.pointee.num_of_certs > 0, let lists = info.pointee.certinfo
-        else { return nil }
-        // `lists` holds num_of_certs lists owned by the probe handle, alive until its cleanup.
-        var entry = lists[0]
-        while let current = entry {
-            if let data = current.pointee.data {
-                let text = String(cString: data)
-                if text.hasPrefix("Cert:") { return Certificate.der(fromPEM: text) }
-            }
-            entry = current.pointee.next
-        }
-        return nil
-    }
-
     private func milliseconds(_ seconds: Double) -> Int {
         seconds <= 0 ? 0 : max(1, Int((seconds * 1000).rounded()))
     }
@@ -437,10 +325,13 @@ private struct EasyHandle: @unchecked Sendable {
     // used once, by the block that frees them.
     let easy: UnsafeMutableRawPointer
     let errorBuffer: UnsafeMutablePointer<CChar>
+    /// Kept alive until the handle that points at it is gone.
+    let pinCheck: PinCheck?
 
     func cleanUp() {
         curl_easy_cleanup(easy)
         errorBuffer.deallocate()
+        withExtendedLifetime(pinCheck) {}
     }
 }
 
@@ -472,6 +363,78 @@ private let curlWriteCallback:
             }
         }
         return length
+    }
+
+/// The certificate pin of a transport, checked inside the TLS handshake of every new connection.
+///
+/// libcurl can pin a public key but not a certificate, and chkflow's pin is the SHA-256 of the
+/// certificate. So libcurl hands each connection's OpenSSL context to `curlSSLContextCallback`,
+/// which makes OpenSSL call `pinVerifyCallback` instead of its chain check: the handshake fails
+/// unless the server presents exactly the pinned certificate, before any request is written.
+final class PinCheck: Sendable {
+    let pin: CertificatePin
+    /// The certificate a refused handshake presented, kept for the message of its transfer.
+    private let refused = Mutex<CertificatePin?>(nil)
+
+    init(_ pin: CertificatePin) { self.pin = pin }
+
+    var mismatch: CertificatePin? { refused.withLock { $0 } }
+    func forgetMismatch() { refused.withLock { $0 = nil } }
+
+    /// Whether the handshake may go on with this leaf certificate (DER).
+    fileprivate func accepts(_ der: [UInt8]) -> Bool {
+        let presented = CertificatePin(certificate: der)
+        if presented == pin { return true }
+        refused.withLock { $0 = presented }
+        return false
+    }
+
+    func failure(presented: CertificatePin) -> TransportFailure {
+        TransportFailure(
+            kind: .tls,
+            message: "the server's certificate does not match the pinned fingerprint"
+                + " (SHA-256 \(pin.text)); it presented SHA-256 \(presented.text);"
+                + " nothing was sent to it",
+            requestMayHaveReachedServer: false
+        )
+    }
+}
+
+/// libcurl's TLS set-up callback for a pinned transport, called with each new connection's
+/// `SSL_CTX` after libcurl's own settings: it asks OpenSSL to verify the peer, through
+/// `pinVerifyCallback` alone.
+private let curlSSLContextCallback:
+    @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?)
+        -> CURLcode = { _, context, pinCheck in
+            guard let context, let pinCheck else { return CURLE_SSL_CERTPROBLEM }
+            let sslContext = OpaquePointer(context)
+            SSL_CTX_set_verify(sslContext, SSL_VERIFY_PEER, nil)
+            SSL_CTX_set_cert_verify_callback(sslContext, pinVerifyCallback, pinCheck)
+            return CURLE_OK
+        }
+
+/// OpenSSL's certificate check for a pinned transport: accepts the chain when its leaf is the
+/// pinned certificate, whoever issued it; refuses it otherwise, which ends the handshake.
+private let pinVerifyCallback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 =
+    { store, pinCheck in
+        guard let store, let pinCheck, let leaf = X509_STORE_CTX_get0_cert(store) else {
+            return 0
+        }
+        // `pinCheck` is the unretained PinCheck that the transport keeps for the handle's life.
+        let check = Unmanaged<PinCheck>.fromOpaque(pinCheck).takeUnretainedValue()
+        let length = i2d_X509(leaf, nil)
+        guard length > 0 else { return 0 }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        der.withUnsafeMutableBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            _ = i2d_X509(leaf, &cursor)
+        }
+        guard check.accepts(der) else {
+            X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
+            return 0
+        }
+        X509_STORE_CTX_set_error(store, X509_V_OK)
+        return 1
     }
 
 /// libcurl's progress callback: a non-zero answer aborts the transfer once it is cancelled.

@@ -52,8 +52,6 @@ public actor Session {
     /// Counts the session ids this session has held, so that a refused request can tell
     /// whether the id it was sent with has been renewed since.
     private var generation = 0
-    private var certificatePinned = false
-    private var pinCheck: Task<Void, any Error>?
 
     /// The API version the server reported at login, such as `2.0.1`.
     public private(set) var apiServerVersion: String?
@@ -265,13 +263,14 @@ public actor Session {
         var reservation: LoginReservation?
         var usedSID: String?
         var usedGeneration = generation
+        var counted = false
         do {
-            try await ensureCertificatePinned(transport)
             reservation = try await waitForBudget(command)
             // The session id is read after the waits: another call may have renewed it.
             usedSID = explicitSID ?? sessionID
             usedGeneration = generation
             statistics.calls += 1
+            counted = true
             let sentAt = clock.now()
             lastRequest = sentAt
             reply = try await transport.post(
@@ -281,6 +280,9 @@ public actor Session {
             await finish(reservation)
         } catch let failure as TransportFailure {
             await finish(reservation)
+            // A request refused before it left (no connection, a certificate that does not
+            // match) was never sent.
+            if counted, !failure.requestMayHaveReachedServer { statistics.calls -= 1 }
             throw APIError(
                 kind: failure.kind,
                 command: command,
@@ -358,32 +360,6 @@ public actor Session {
         return reservation
     }
 
-    /// With a fingerprint policy, checks the server's certificate once, before the first
-    /// request; calls that arrive during the check wait for it.
-    private func ensureCertificatePinned(_ transport: CurlTransport) async throws {
-        guard case .fingerprint = endpoint.tls, !certificatePinned, let address, address.isHTTPS
-        else { return }
-        guard let pin = pin else {
-            throw TransportFailure(
-                kind: .usage,
-                message: CertificatePin.formatMessage,
-                requestMayHaveReachedServer: false
-            )
-        }
-        if let pinCheck { return try await pinCheck.value }
-        let check = Task { try await transport.verify(pin, url: address.base + "/") }
-        pinCheck = check
-        defer { pinCheck = nil }
-        try await check.value
-        certificatePinned = true
-        statistics.connections += 1
-    }
-
-    private var pin: CertificatePin? {
-        guard case .fingerprint(let text) = endpoint.tls else { return nil }
-        return CertificatePin(text)
-    }
-
     private func decode(_ reply: HTTPReply, command: String, sid: String?) throws -> JSON {
         guard reply.status == 200 else {
             throw APIError.fromReply(command: command, status: reply.status, body: reply.body)
@@ -413,13 +389,20 @@ public actor Session {
                     + " use https:// for \(address.host)"
             )
         }
+        var pin: CertificatePin?
+        if case .fingerprint(let text) = endpoint.tls, address.isHTTPS {
+            guard let parsed = CertificatePin(text) else {
+                throw APIError.usage(command, CertificatePin.formatMessage)
+            }
+            pin = parsed
+        }
         let settings = TransportSettings(
             tls: endpoint.tls,
             connectTimeout: endpoint.connectTimeout,
             requestTimeout: endpoint.requestTimeout,
             userAgent: userAgent,
             noProxy: address.isLoopback,
-            pinnedPublicKey: nil
+            pin: pin
         )
         guard let made = CurlTransport(settings: settings, thread: thread) else {
             throw APIError.usage(command, "libcurl could not be initialised")

@@ -76,23 +76,14 @@ final class TLSFixture {
     }
 
     /// The certificate's DER bytes and its public key's DER, both from openssl.
-    func derAndPublicKey() throws -> (certificate: [UInt8], publicKey: [UInt8]) {
+    /// The certificate in DER, as openssl writes it.
+    func certificateDER() throws -> [UInt8] {
         _ = try Self.run(
             Self.openssl ?? "openssl",
             ["x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der"],
             in: directory
         )
-        _ = try Self.run(
-            "/bin/sh",
-            [
-                "-c",
-                "openssl x509 -in cert.pem -noout -pubkey | openssl pkey -pubin -outform DER -out key.der",
-            ],
-            in: directory
-        )
-        let certificate = try Data(contentsOf: directory.appendingPathComponent("cert.der"))
-        let key = try Data(contentsOf: directory.appendingPathComponent("key.der"))
-        return (Array(certificate), Array(key))
+        return Array(try Data(contentsOf: directory.appendingPathComponent("cert.der")))
     }
 
     @discardableResult
