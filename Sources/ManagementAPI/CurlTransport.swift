@@ -125,7 +125,11 @@ final class CurlTransport: @unchecked Sendable {
         }
         if let pinCheck {
             chk_setopt_sslctx(easy, curlSSLContextCallback)
-            chk_setopt_ptr(easy, CURLOPT_SSL_CTX_DATA, Unmanaged.passUnretained(pinCheck).toOpaque())
+            chk_setopt_ptr(
+                easy,
+                CURLOPT_SSL_CTX_DATA,
+                Unmanaged.passUnretained(pinCheck).toOpaque()
+            )
         }
     }
 

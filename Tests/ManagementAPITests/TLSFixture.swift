@@ -75,7 +75,6 @@ final class TLSFixture {
         )
     }
 
-    /// The certificate's DER bytes and its public key's DER, both from openssl.
     /// The certificate in DER, as openssl writes it.
     func certificateDER() throws -> [UInt8] {
         _ = try Self.run(

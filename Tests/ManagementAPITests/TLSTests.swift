@@ -175,7 +175,9 @@ struct TLSTests {
         let pin = try #require(CertificatePin(String(repeating: "7", count: 64)))
         let transport = try #require(CurlTransport(settings: settings(pin: pin)))
         let request = HTTPRequest(url: "https://127.0.0.1:1/web_api/login", body: [], headers: [])
-        let error = await #expect(throws: TransportFailure.self) { try await transport.post(request) }
+        let error = await #expect(throws: TransportFailure.self) {
+            try await transport.post(request)
+        }
         #expect(error?.kind == .transport)
         #expect(error?.message.hasPrefix("could not connect: ") == true)
     }
@@ -183,7 +185,9 @@ struct TLSTests {
     @Test func readsTheCertificateLikeOpenSSL() async throws {
         try await withTLSServer { fixture, _ in
             let der = try fixture.certificateDER()
-            #expect(CertificatePin(certificate: der) == CertificatePin(try fixture.opensslFingerprint()))
+            #expect(
+                CertificatePin(certificate: der) == CertificatePin(try fixture.opensslFingerprint())
+            )
         }
     }
 }
