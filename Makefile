@@ -88,17 +88,21 @@ bench-playbook:
 
 # Installs the release binary, bash and zsh completion and the manual page under
 # $(DESTDIR)$(PREFIX); `make uninstall` removes exactly those files. The binary carries the
-# Swift runtime and Foundation inside it (--static-swift-stdlib): it can be copied to a jump host
-# that has no Swift, needs only Debian's libcurl, libyaml and OpenSSL there, and starts in about
-# 13 ms instead of 21. (The static Foundation makes the linker warn about its own use of mktemp.)
-RELEASE = -c release --static-swift-stdlib
+# Swift runtime, FoundationEssentials and, when its static library is installed, libstdc++
+# inside it (--static-swift-stdlib, scripts/static-libstdcxx): it can be copied to a jump host
+# that has no Swift, and needs only Debian's libcurl, libyaml and OpenSSL there. (The static
+# Foundation makes the linker warn about its own use of mktemp.)
+RELEASE = -c release --static-swift-stdlib $(shell scripts/static-libstdcxx)
 PREFIX ?= /usr/local
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 BASHCOMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
 
-.PHONY: install uninstall check-install
+.PHONY: release install uninstall check-install
+
+release: deps
+	$(SWIFT) build $(RELEASE) --product chkflow
 
 install:
 	$(SWIFT) build $(RELEASE)
@@ -140,7 +144,7 @@ bench: deps
 	CHKFLOW_BENCHMARK=1 $(SWIFT) test -c release --filter YAMLBenchmark 2>&1 \
 		| tee $(BENCH_RESULTS)/yaml.txt
 	@# Last, so that the binary measured is the one `make install` installs.
-	$(SWIFT) build $(RELEASE) --product chkflow
+	@$(MAKE) --no-print-directory release
 	python3 Benchmarks/bench.py --chkflow .build/release/chkflow \
 		--bench-bin $(BENCH_SCRATCH)/release/chkflow-bench --yaml-output $(BENCH_RESULTS)/yaml.txt
 

@@ -28,4 +28,8 @@ static inline CURLcode chk_getinfo_long(CURL *h, CURLINFO i, long *v) {
 static inline CURLcode chk_getinfo_ptr(CURL *h, CURLINFO i, char **v) {
     return curl_easy_getinfo(h, i, v);
 }
+/* CURLVERSION_NOW is a macro naming an enum case, which Swift does not import. */
+static inline curl_version_info_data *chk_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
 #endif

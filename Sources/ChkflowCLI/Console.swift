@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where chkflow writes: results to stdout, everything else to stderr.
 struct Console: Sendable {
@@ -14,8 +15,27 @@ struct Console: Sendable {
     }
 
     func output(_ text: String) {
-        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        Self.write(text.hasSuffix("\n") ? text : text + "\n", to: STDOUT_FILENO)
     }
 
-    static func writeError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    static func writeError(_ text: String) { write(text, to: STDERR_FILENO) }
+
+    /// Writes all of `text`, going on after partial writes and interrupted calls; a stream that
+    /// is gone (a closed pipe) ends the write silently, as there is nowhere left to say so.
+    private static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let result = Glibc.write(
+                    descriptor,
+                    bytes.baseAddress! + offset,
+                    bytes.count - offset
+                )
+                if result < 0, errno == EINTR { continue }
+                guard result > 0 else { return }
+                offset += result
+            }
+        }
+    }
 }

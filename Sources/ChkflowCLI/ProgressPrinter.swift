@@ -1,6 +1,7 @@
 import ChkflowCore
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Turns engine events into progress on stderr.

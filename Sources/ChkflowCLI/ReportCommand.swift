@@ -1,5 +1,6 @@
 import ChkflowCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Results
 
 /// `chkflow report RUN.json --format html`: a saved report as a self-contained page.

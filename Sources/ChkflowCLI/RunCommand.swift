@@ -1,6 +1,8 @@
 import ChkflowCore
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
+import ManagementAPI
 import Playbook
 import Results
 import Simulator
@@ -20,6 +22,8 @@ enum RunCommand {
         guard arguments.operands.count == 1 else {
             throw UsageError("run needs exactly one playbook")
         }
+        // A rehearsal against the built-in simulator speaks plain HTTP and needs no TLS.
+        if !arguments.has("--simulator") { TransportWarmUp.begin() }
         let console = Console(quiet: arguments.has("-q"), verbose: arguments.has("-v"))
         var options = RunOptions()
         options.environment = ProcessInfo.processInfo.environment

@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Runs work that Ctrl-C or SIGTERM cancels: the first signal cancels the task (sessions are

@@ -1,5 +1,6 @@
 import ChkflowCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Why the state directory or the journal cannot be used.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ManagementAPI
 
 /// The time source of a run: the wall clock that timestamps and the change window read, and

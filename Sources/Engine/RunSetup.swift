@@ -1,5 +1,6 @@
 import ChkflowCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import ManagementAPI
 import Playbook
 
@@ -137,7 +138,7 @@ struct RunValues: Sendable {
             else {
                 return fail("secret '\(secret.name)': cannot read the file \(path)")
             }
-            return .success(text.trimmingCharacters(in: .newlines))
+            return .success(text.trimmingNewlines)
         case .prompt:
             guard let value = options.prompt?("\(secret.name): ") else {
                 return fail(

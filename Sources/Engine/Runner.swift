@@ -1,5 +1,6 @@
 import ChkflowCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import ManagementAPI
 import Playbook
 

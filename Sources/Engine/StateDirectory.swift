@@ -1,5 +1,6 @@
 import ChkflowCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The folder where chkflow keeps the journals of runs and their locks.
 ///
@@ -14,7 +15,7 @@ public struct StateDirectory: Sendable {
     public static func defaultPath(environment: [String: String]) -> String {
         if let explicit = environment["CHKFLOW_STATE_DIR"], !explicit.isEmpty { return explicit }
         if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/chkflow" }
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         return home + "/.local/state/chkflow"
     }
 
@@ -113,9 +114,7 @@ public final class RunLock: Sendable {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return "" }
-        let text = String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(
-            in: .whitespacesAndNewlines
-        )
+        let text = String(decoding: buffer[..<count], as: UTF8.self).trimmingWhitespace
         return Int(text).map { " (process \($0))" } ?? ""
     }
 }

@@ -1,5 +1,6 @@
 import ChkflowCore
-import Foundation
+import FoundationEssentials
+import Glibc
 import Playbook
 
 /// How long steps took in earlier runs of a playbook, read from their journals, so that the

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Why a result file could not be written.
 public struct FileWriteError: Error, Sendable, CustomStringConvertible {
@@ -11,10 +12,8 @@ public struct FileWriteError: Error, Sendable, CustomStringConvertible {
 /// with mode 0600 because reports name servers and tasks.
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws(FileWriteError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary =
-            (directory.isEmpty ? "." : directory)
-            + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let (directory, name) = split(path)
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FileWriteError(path: path, reason: errnoText()) }
         let bytes = Array(text.utf8)
@@ -49,20 +48,30 @@ public enum AtomicFile {
     /// Whether a file can be created at `path`, checked before a run starts so that a bad
     /// `--report` path is found before the export, not after.
     public static func checkWritable(_ path: String) throws(FileWriteError) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = split(path).folder
         let folder = directory.isEmpty ? "." : directory
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory),
-            isDirectory.boolValue
-        else { throw FileWriteError(path: path, reason: "the folder \(folder) does not exist") }
+        guard isDirectory(folder) else {
+            throw FileWriteError(path: path, reason: "the folder \(folder) does not exist")
+        }
         guard access(folder, W_OK) == 0 else {
             throw FileWriteError(path: path, reason: "the folder \(folder) is not writable")
         }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
-            isDirectory.boolValue
-        {
-            throw FileWriteError(path: path, reason: "it is a directory")
-        }
+        if isDirectory(path) { throw FileWriteError(path: path, reason: "it is a directory") }
+    }
+
+    /// The folder part (empty for a bare name, `/` for the root) and the last name of a path,
+    /// trailing slashes set aside.
+    static func split(_ path: String) -> (folder: String, name: String) {
+        var rest = Substring(path)
+        while rest.count > 1, rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard let slash = rest.lastIndex(of: "/") else { return ("", String(rest)) }
+        let folder = slash == rest.startIndex ? "/" : String(rest[..<slash])
+        return (folder, String(rest[rest.index(after: slash)...]))
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }

@@ -1,6 +1,7 @@
 import ChkflowCore
 import Engine
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Appends one NDJSON line per engine event to a file or to standard output.

@@ -1,5 +1,5 @@
 import ChkflowCLI
-import Foundation
+import Glibc
 
 // A closed pipe (`--events - | head`) must not kill chkflow before it logs out.
 signal(SIGPIPE, SIG_IGN)

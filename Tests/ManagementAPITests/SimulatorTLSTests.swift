@@ -85,3 +85,24 @@ struct SimulatorTLSTests {
         }
     }
 }
+
+@Suite(
+    "Transport warm-up",
+    .enabled(if: SimulatorServer.supportsTLS, "this build of the simulator has no OpenSSL")
+)
+struct TransportWarmUpTests {
+    @Test func aWarmUpStartedTwiceEndsAndPinnedLoginsStillWork() async throws {
+        TransportWarmUp.begin()
+        TransportWarmUp.begin()
+        TransportWarmUp.waitUntilDone()
+        TransportWarmUp.waitUntilDone()
+        try await withHTTPSSimulator { server, identity in
+            let pin = Endpoint(url: server.baseURL, tls: .fingerprint(identity.sha256Fingerprint))
+            let session = Session(endpoint: pin)
+            _ = try await session.login(admin)
+            try await session.logout()
+            #expect(server.requests.map(\.command) == ["login", "logout"])
+            #expect(await session.statistics.connections == 1)
+        }
+    }
+}
