@@ -365,21 +365,31 @@ def engine_overhead(binary, args):
 
 
 def client_rate(binary, args, tools):
+    """Issue 4: login, N show-task calls, logout on one connection, chkflow's client against the
+    SDK's. The tools take turns, `args.runs` rounds of `args.runs` sequences each, so that a
+    change in the machine's load during the run weighs on both alike; figures are over all the
+    sequences of a tool."""
     calls = 20 if args.quick else 200
+    rounds = 1 if args.quick else args.runs
     workdir = tempfile.mkdtemp(prefix="chkflow-bench-rate-")
     sim = Simulator(args.chkflow, os.path.join(BENCH, "scenarios", "a-show-task.yaml"), workdir)
     try:
         task_id = start_task(sim)
-        results = {}
-        results["chkflow"] = run_json(
-            [binary, "client-rate", "--url", sim.url, "--task-id", task_id, "--calls", str(calls),
-             "--runs", str(args.runs), "--fingerprint", sim.sha256])
+        rounds_by_tool = {"chkflow": []}
         if "python-sdk" in tools:
-            env = dict(os.environ, CHKP_PORT=str(sim.port), TASK_ID=task_id,
-                       PYTHONPATH=os.path.join(BENCH, "python"))
-            results["python-sdk"] = run_json(
-                [os.path.join(VENV, "bin", "python"), os.path.join(BENCH, "python",
-                 "client_rate.py"), str(calls), str(args.runs)], env=env)
+            rounds_by_tool["python-sdk"] = []
+        env = dict(os.environ, CHKP_PORT=str(sim.port), TASK_ID=task_id,
+                   PYTHONPATH=os.path.join(BENCH, "python"))
+        for _ in range(rounds):
+            rounds_by_tool["chkflow"].append(run_json(
+                [binary, "client-rate", "--url", sim.url, "--task-id", task_id, "--calls",
+                 str(calls), "--runs", str(args.runs), "--fingerprint", sim.sha256]))
+            if "python-sdk" in rounds_by_tool:
+                rounds_by_tool["python-sdk"].append(run_json(
+                    [os.path.join(VENV, "bin", "python"),
+                     os.path.join(BENCH, "python", "client_rate.py"), str(calls), str(args.runs)],
+                    env=env))
+        results = {tool: pooled_rate(found) for tool, found in rounds_by_tool.items()}
         records = sim.records()
         results["connections_by_session"] = {}
         for record in records:
@@ -391,6 +401,21 @@ def client_rate(binary, args, tools):
     finally:
         sim.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pooled_rate(rounds):
+    """One tool's client-rate rounds as one result: every sequence's seconds, and the calls per
+    second of their median, fastest and slowest."""
+    seconds = [value for found in rounds for value in found["seconds"]]
+    requests = rounds[0]["requests"]
+    pooled = {"benchmark": "client-rate", "tool": rounds[0]["tool"], "requests": requests,
+              "rounds": len(rounds), "seconds": seconds,
+              "median_calls_per_second": requests / statistics.median(seconds),
+              "min_calls_per_second": requests / max(seconds),
+              "max_calls_per_second": requests / min(seconds)}
+    if "connections" in rounds[0]:
+        pooled["connections"] = [value for found in rounds for value in found["connections"]]
+    return pooled
 
 
 def fanout(args):
@@ -478,12 +503,16 @@ def plain_session(url):
 
 def parse_wrk(output):
     def seconds(text):
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+        found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+        if not found:
+            raise RuntimeError(f"wrk printed a latency of {text!r}:\n{output}")
+        value, unit = found.groups()
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
     figures = {"requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])}
     for name, key in (("50%", "p50"), ("99%", "p99")):
-        figures[key] = seconds(re.search(rf"{name}\s+(\S+)", output)[1])
+        # Anchored: "69.50%" in the thread statistics above also ends in "50%".
+        figures[key] = seconds(re.search(rf"^\s*{name}\s+(\S+)", output, re.MULTILINE)[1])
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     figures["non_2xx"] = int(errors[1]) if errors else 0
     return figures

@@ -60,4 +60,30 @@ struct TransportTests {
         #expect(again.allSatisfy { $0 == 200 })
         #expect(Set(harness.server.requests.map(\.connection)).count == count + 1)
     }
+
+    @Test(
+        "replies come alike whether the loop waits for the next request awake or asleep",
+        arguments: [0, 0.0003, 0.05]
+    )
+    func busyPoll(seconds: Double) throws {
+        var settings = TransportSettings()
+        settings.busyPoll = seconds
+        let harness = try Harness(settings: settings)
+        defer { harness.server.stop() }
+        let client = try harness.client()
+        for _ in 0..<20 { #expect(try client.post("/web_api/keepalive").status == 401) }
+        let other = try harness.client()
+        #expect(try other.post("/web_api/keepalive").status == 401)
+        #expect(try client.post("/web_api/keepalive").status == 401)
+    }
+
+    @Test("one loop of a server at a time polls without sleeping")
+    func oneBusyPollAtATime() {
+        let shared = ConnectionCounter()
+        #expect(shared.claimBusyPoll())
+        #expect(!shared.claimBusyPoll())
+        shared.releaseBusyPoll()
+        #expect(shared.claimBusyPoll())
+        #expect(ConnectionCounter().claimBusyPoll())
+    }
 }

@@ -26,6 +26,8 @@ final class EventLoop: @unchecked Sendable {
     private let scratch: UnsafeMutableRawBufferPointer
     private var connections: [Int32: Connection] = [:]
     private var nextDelayDue = Double.infinity
+    /// When this loop last produced a reply; see `TransportSettings.busyPoll`.
+    private var lastReply = -Double.infinity
     private var lastSweep = 0.0
     private var acceptPausedUntil: Double?
 
@@ -82,12 +84,33 @@ final class EventLoop: @unchecked Sendable {
     /// Serves until `requestStop()`; then closes every connection of this loop.
     func run() {
         while !stopping.load(ordering: .acquiring) {
-            let ready = poller.wait(milliseconds: waitMilliseconds())
+            let ready = nextEvents()
             let now = MonotonicClock.now()
             for (fd, events) in ready { handle(fd: fd, events: events, now: now) }
             runTimers(now: now)
         }
         for connection in Array(connections.values) { discard(connection) }
+    }
+
+    /// The ready descriptors, polled without sleeping for a while after a reply.
+    ///
+    /// Only while the loop serves a single connection: a client that waits for each reply
+    /// before it sends its next request. One loop of the server at a time does so (two would
+    /// take both cores of a small machine from the clients), and never a loop with more
+    /// connections, which has other work coming in anyway and would only waste the core the
+    /// other loop could use.
+    private func nextEvents() -> [(fd: Int32, events: Int16)] {
+        let until = lastReply + settings.busyPoll
+        guard connections.count == 1, MonotonicClock.now() < until, counter.claimBusyPoll()
+        else {
+            return poller.wait(milliseconds: waitMilliseconds())
+        }
+        defer { counter.releaseBusyPoll() }
+        repeat {
+            let ready = poller.wait(milliseconds: 0)
+            if !ready.isEmpty { return ready }
+        } while MonotonicClock.now() < until && !stopping.load(ordering: .relaxed)
+        return poller.wait(milliseconds: waitMilliseconds())
     }
 
     // MARK: - Events
@@ -263,6 +286,7 @@ final class EventLoop: @unchecked Sendable {
             discard(connection)
             return false
         case .reply(let response, let delay, let close):
+            lastReply = now
             let keepAlive = request.head.keepAlive && !close
             let bytes = response.serialized(keepAlive: keepAlive)
             if delay > 0 {
@@ -402,9 +426,17 @@ final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// Numbers connections from 1 across all loops.
+/// What the loops of one server share: the numbering of connections from 1, and which loop
+/// may poll without sleeping.
 final class ConnectionCounter: Sendable {
     private let last = Atomic<Int>(0)
+    private let busyPolling = Atomic<Bool>(false)
 
     func next() -> Int { last.add(1, ordering: .relaxed).newValue }
+
+    func claimBusyPoll() -> Bool {
+        busyPolling.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    func releaseBusyPoll() { busyPolling.store(false, ordering: .releasing) }
 }
