@@ -20,6 +20,9 @@ public final class Runner: Sendable {
     /// The rate budgets of each server, shared by every session of the run: requests per
     /// second and logins per minute (3 unless the playbook says, as real servers since R81).
     let budgets: [String: RateBudgets]
+    /// The thread the run's scheduling prefers, and the first session's; nil when the run's
+    /// clock brings an executor of its own (tests in virtual time).
+    let runThread: SessionThread?
 
     public init(
         plan: Plan,
@@ -31,6 +34,7 @@ public final class Runner: Sendable {
         self.onEvent = onEvent
         self.parallel = ParallelLimit(max(1, options.maxParallel))
         self.registry = SessionRegistry(clock: options.clock)
+        self.runThread = options.clock.executor == nil ? SessionThread() : nil
         self.budgets = plan.playbook.servers.mapValues { server in
             RateBudgets(
                 RateBudget.Limits(
@@ -74,7 +78,10 @@ public final class Runner: Sendable {
 
     /// Runs every step and returns the result; never throws, a failure is a result.
     public func run(_ prepared: PreparedRun) async -> RunResult {
-        await withTaskExecutorPreference(options.clock.executor) { await runSteps(prepared) }
+        defer { runThread?.stopUnlessClaimed() }
+        return await withTaskExecutorPreference(options.clock.executor ?? runThread?.executor) {
+            await runSteps(prepared)
+        }
     }
 
     private func runSteps(_ prepared: PreparedRun) async -> RunResult {

@@ -390,7 +390,8 @@ struct StepExecutor {
                 endpoint: endpoint,
                 userAgent: run.userAgent,
                 budget: budget,
-                clock: run.clock
+                clock: run.clock,
+                thread: runner.runThread?.claim()
             )
         let loginOptions = options
         let reply = try await attempting(&outcome, command: "login") {

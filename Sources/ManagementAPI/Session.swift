@@ -43,7 +43,7 @@ public actor Session {
     public nonisolated let budget: RateBudget?
     private var transport: CurlTransport?
     /// The thread that sends this session's requests; see ``transferExecutor``.
-    private nonisolated let thread = TransferThread()
+    private nonisolated let thread: TransferThread
     private var address: ServerAddress?
     private var sessionID: String?
     private var credentials: Credentials?
@@ -119,16 +119,21 @@ public actor Session {
 
     /// A session that paces its requests and logins by a budget shared with other sessions,
     /// and whose task waits sleep on the given clock (tests pass one they control).
+    ///
+    /// With `thread`, the session sends its requests from that thread (see ``SessionThread``)
+    /// instead of one of its own.
     public init(
         endpoint: Endpoint,
         userAgent: String = Session.defaultUserAgent,
         budget: RateBudget?,
-        clock: any APIClock = SystemClock()
+        clock: any APIClock = SystemClock(),
+        thread: SessionThread? = nil
     ) {
         self.endpoint = endpoint
         self.userAgent = userAgent
         self.budget = budget
         self.clock = clock
+        self.thread = thread?.thread ?? TransferThread()
     }
 
     deinit { thread.stop() }
