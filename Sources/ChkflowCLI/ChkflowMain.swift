@@ -29,8 +29,6 @@ public enum ChkflowMain {
 
     /// Runs chkflow with the words after the program name and returns its exit status.
     public static func main(_ words: [String]) async -> Int32 {
-        // OpenSSL cleans up when the process exits; a warm-up still under way must end first.
-        defer { TransportWarmUp.waitUntilDone() }
         let console = Console()
         guard let command = words.first else {
             console.error(usage)

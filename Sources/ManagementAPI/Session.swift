@@ -268,14 +268,12 @@ public actor Session {
         var reservation: LoginReservation?
         var usedSID: String?
         var usedGeneration = generation
-        var counted = false
         do {
             reservation = try await waitForBudget(command)
             // The session id is read after the waits: another call may have renewed it.
             usedSID = explicitSID ?? sessionID
             usedGeneration = generation
             statistics.calls += 1
-            counted = true
             let sentAt = clock.now()
             lastRequest = sentAt
             reply = try await transport.post(
@@ -285,9 +283,9 @@ public actor Session {
             await finish(reservation)
         } catch let failure as TransportFailure {
             await finish(reservation)
-            // A request refused before it left (no connection, a certificate that does not
-            // match) was never sent.
-            if counted, !failure.requestMayHaveReachedServer { statistics.calls -= 1 }
+            // Only the post throws this: a request refused before it left (no connection, a
+            // certificate that does not match) was never sent.
+            if !failure.requestMayHaveReachedServer { statistics.calls -= 1 }
             throw APIError(
                 kind: failure.kind,
                 command: command,

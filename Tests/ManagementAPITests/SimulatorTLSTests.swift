@@ -91,11 +91,10 @@ struct SimulatorTLSTests {
     .enabled(if: SimulatorServer.supportsTLS, "this build of the simulator has no OpenSSL")
 )
 struct TransportWarmUpTests {
-    @Test func aWarmUpStartedTwiceEndsAndPinnedLoginsStillWork() async throws {
+    @Test func aWarmUpStartedTwiceLeavesPinnedLoginsWorking() async throws {
+        // The login may come while the warm-up runs: libcurl's set-up is done once, under a lock.
         TransportWarmUp.begin()
         TransportWarmUp.begin()
-        TransportWarmUp.waitUntilDone()
-        TransportWarmUp.waitUntilDone()
         try await withHTTPSSimulator { server, identity in
             let pin = Endpoint(url: server.baseURL, tls: .fingerprint(identity.sha256Fingerprint))
             let session = Session(endpoint: pin)
