@@ -391,11 +391,12 @@ def engine_overhead(binary, args):
 
 def client_rate(binary, args, tools):
     """Issue 4: login, N show-task calls, logout on one connection, chkflow's client against the
-    SDK's. The tools take turns, `args.runs` rounds of `args.runs` sequences each, so that a
-    change in the machine's load during the run weighs on both alike; figures are over all the
-    sequences of a tool."""
+    SDK's. The tools take turns, 3 x `args.runs` rounds of `args.runs` sequences each, so that a
+    change in the machine's load during the run weighs on both alike (single sequences of either
+    client vary by half from one moment to the next on a shared machine); figures are over all
+    the sequences of a tool."""
     calls = 20 if args.quick else 200
-    rounds = 1 if args.quick else args.runs
+    rounds = 1 if args.quick else 3 * args.runs
     workdir = tempfile.mkdtemp(prefix="chkflow-bench-rate-")
     sim = Simulator(args.chkflow, os.path.join(BENCH, "scenarios", "a-show-task.yaml"), workdir)
     try:

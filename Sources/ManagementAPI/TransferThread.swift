@@ -58,6 +58,10 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
         spinning.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     }
 
+    /// A `sched_yield()` that lasts longer than this let another thread run on the core: with
+    /// nothing else ready it returns within a few microseconds.
+    private static let yieldTaken = 0.00002
+
     /// How long the thread sleeps at most between two looks at its transfers' cancel flags.
     private static let pollMilliseconds: Int32 = 1000
 
@@ -189,10 +193,15 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
     }
 
     /// Waits for the reply without sleeping; true once there is something to do (the reply,
-    /// new work, a cancellation), false after `ServeLoop.quickReply`.
+    /// new work, a cancellation), false after `ServeLoop.quickReply` or once another thread
+    /// turns out to need this core.
     ///
     /// For a server that answers that quickly, falling asleep and being woken would take
-    /// longer than the wait itself.
+    /// longer than the wait itself. Between two looks the loop offers the core to any other
+    /// thread ready on it: a server on the same core, woken by the request, then answers at
+    /// once instead of after this loop's time slice. When the offer was taken (the yield
+    /// lasted longer than `yieldTaken`), the loop stops and sleeps: whatever runs here, the
+    /// server or not, keeps the core, and the reply wakes this thread.
     private func spinUntilReady(_ loop: ServeLoop) -> Bool {
         // One thread of the process at a time: many sessions waiting like this at once would
         // take the cores their server needs to answer.
@@ -204,9 +213,9 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
             curl_multi_poll(loop.multi, nil, 0, 0, &ready)
             if ready > 0 || loop.current?.transfer.isCancelled != false { return true }
             if state.withLock({ !$0.work.isEmpty || !$0.arrivals.isEmpty }) { return true }
-            // No sched_yield here: on a busy machine it hands the core to whatever else runs
-            // for a whole time slice, while a server on this core, woken by the request,
-            // takes it from this loop anyway.
+            let offered = MonotonicTime.now()
+            sched_yield()
+            if MonotonicTime.now() - offered > Self.yieldTaken { return false }
         } while MonotonicTime.now() < deadline
         return false
     }

@@ -35,6 +35,8 @@ final class EventLoop: @unchecked Sendable {
     /// the client reads.
     private static let outputHighWater = 256 * 1024
     private static let sweepInterval = 0.5
+    /// A `sched_yield()` that lasts longer than this let another thread run on the core.
+    private static let yieldTaken = 0.00002
     private static let acceptPause = 0.1
 
     init(
@@ -99,6 +101,10 @@ final class EventLoop: @unchecked Sendable {
     /// take both cores of a small machine from the clients), and never a loop with more
     /// connections, which has other work coming in anyway and would only waste the core the
     /// other loop could use.
+    ///
+    /// Between two looks the loop offers its core to any other thread ready on it (a client on
+    /// the same core then sends its next request at once), and when the offer was taken it
+    /// stops polling and waits as usual, leaving the core to that thread.
     private func nextEvents() -> [(fd: Int32, events: Int16)] {
         let until = lastReply + settings.busyPoll
         guard connections.count == 1, MonotonicClock.now() < until, counter.claimBusyPoll()
@@ -109,6 +115,9 @@ final class EventLoop: @unchecked Sendable {
         repeat {
             let ready = poller.wait(milliseconds: 0)
             if !ready.isEmpty { return ready }
+            let offered = MonotonicClock.now()
+            sched_yield()
+            if MonotonicClock.now() - offered > Self.yieldTaken { break }
         } while MonotonicClock.now() < until && !stopping.load(ordering: .relaxed)
         return poller.wait(milliseconds: waitMilliseconds())
     }
