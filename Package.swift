@@ -31,10 +31,14 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .target(name: "CPlacement"),
         .target(name: "ChkflowCore", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PlaybookYAML", dependencies: ["CYAML", "ChkflowCore"]),
         .target(name: "Playbook", dependencies: ["ChkflowCore", "PlaybookYAML"]),
-        .target(name: "ManagementAPI", dependencies: ["ChkflowCore", "CCurl", "COpenSSL"]),
+        .target(
+            name: "ManagementAPI",
+            dependencies: ["ChkflowCore", "CCurl", "COpenSSL", "CPlacement"]
+        ),
         .target(name: "Engine", dependencies: ["ChkflowCore", "Playbook", "ManagementAPI"]),
         .target(name: "Results", dependencies: ["ChkflowCore", "Engine", "Playbook"]),
         .target(name: "Simulator", dependencies: ["ChkflowCore", "PlaybookYAML", "COpenSSL"]),
@@ -53,7 +57,10 @@ let package = Package(
             dependencies: ["Playbook", "PlaybookYAML"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "ManagementAPITests", dependencies: ["ManagementAPI", "Simulator"]),
+        .testTarget(
+            name: "ManagementAPITests",
+            dependencies: ["ManagementAPI", "Simulator", "CPlacement"]
+        ),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Playbook", "Simulator"]),
         .testTarget(
             name: "ResultsTests",

@@ -1,4 +1,5 @@
 internal import CCurl
+internal import CPlacement
 import Synchronization
 
 #if canImport(Glibc)
@@ -61,6 +62,9 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
     /// A `sched_yield()` that lasts longer than this let another thread run on the core: with
     /// nothing else ready it returns within a few microseconds.
     private static let yieldTaken = 0.00002
+
+    /// The least time between two moves of the thread to another core while it waits.
+    private static let moveInterval = 0.001
 
     /// How long the thread sleeps at most between two looks at its transfers' cancel flags.
     private static let pollMilliseconds: Int32 = 1000
@@ -185,7 +189,7 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
             loop.waiting.append(contentsOf: arrivals)
             arrivals.removeAll(keepingCapacity: true)
             if loop.step() { continue }
-            if loop.expectsQuickReply, spinUntilReady(loop) { continue }
+            if loop.expectsQuickReply, spinUntilReady(&loop) { continue }
             guard let sleep = sleepOrEnd(idle: loop.isIdle) else { break }
             if sleep { curl_multi_poll(multi, nil, 0, Self.pollMilliseconds, nil) }
         }
@@ -200,9 +204,13 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
     /// longer than the wait itself. Between two looks the loop offers the core to any other
     /// thread ready on it: a server on the same core, woken by the request, then answers at
     /// once instead of after this loop's time slice. When the offer was taken (the yield
-    /// lasted longer than `yieldTaken`), the loop stops and sleeps: whatever runs here, the
-    /// server or not, keeps the core, and the reply wakes this thread.
-    private func spinUntilReady(_ loop: ServeLoop) -> Bool {
+    /// lasted longer than `yieldTaken`), the thread moves to another core and goes on waiting
+    /// there, so that the two threads stop taking turns on one core while another stands idle
+    /// (the scheduler puts a thread woken by a local socket on its waker's core, and leaves
+    /// it there while both keep busy). It moves at most once per `moveInterval`; when it may
+    /// not move, it sleeps instead, leaving the core to the thread that took it, until the
+    /// reply wakes it.
+    private func spinUntilReady(_ loop: inout ServeLoop) -> Bool {
         // One thread of the process at a time: many sessions waiting like this at once would
         // take the cores their server needs to answer.
         guard Self.claimSpinning() else { return false }
@@ -215,7 +223,12 @@ final class TransferThread: TaskExecutor, @unchecked Sendable {
             if state.withLock({ !$0.work.isEmpty || !$0.arrivals.isEmpty }) { return true }
             let offered = MonotonicTime.now()
             sched_yield()
-            if MonotonicTime.now() - offered > Self.yieldTaken { return false }
+            let now = MonotonicTime.now()
+            if now - offered > Self.yieldTaken {
+                guard now - loop.movedAt > Self.moveInterval, chk_move_to_another_core(nil) >= 0
+                else { return false }
+                loop.movedAt = now
+            }
         } while MonotonicTime.now() < deadline
         return false
     }
@@ -264,6 +277,8 @@ private struct ServeLoop {
     /// One bit per recent transfer, the latest lowest: set when it was answered within
     /// `quickReply`.
     var quickReplies: UInt8 = 0
+    /// When the thread last moved to another core while it waited; see `spinUntilReady`.
+    var movedAt = -Double.infinity
 
     /// The longest reply time for which waiting without sleeping pays: against a server on
     /// this machine it saves a wake-up per call; against one across a network it never starts.
