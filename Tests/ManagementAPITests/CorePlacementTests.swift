@@ -10,13 +10,12 @@ struct CorePlacementTests {
         var arrived: Int32 = -1
         let left = chk_move_to_another_core(&arrived)
         #if os(Linux)
-        #expect(allowed >= 1)
         if allowed >= 2 {
             #expect(left >= 0)
             #expect(arrived >= 0)
             #expect(arrived != left)
         } else {
-            // One core to run on: nowhere to go, and nothing changed.
+            // One core to run on (or none known): nowhere to go, and nothing changed.
             #expect(left == -1)
             #expect(arrived == -1)
         }
