@@ -16,13 +16,18 @@ extension JSON {
         _ bytes: Bytes
     ) throws(JSONParseError) -> JSON {
         let buffer = Array(bytes)
-        var parser = JSONParser(bytes: buffer)
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        guard parser.index == buffer.count else {
-            throw JSONParseError(offset: parser.index, reason: "unexpected content after the value")
+        return try buffer.withUnsafeBufferPointer { (input) throws(JSONParseError) -> JSON in
+            var parser = JSONParser(bytes: input)
+            let value = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            guard parser.index == input.count else {
+                throw JSONParseError(
+                    offset: parser.index,
+                    reason: "unexpected content after the value"
+                )
+            }
+            return value
         }
-        return value
     }
 
     /// Parses JSON text held in a string.
@@ -31,11 +36,12 @@ extension JSON {
     }
 }
 
+/// Reads one value from bytes that stay valid while it runs (`JSON.parse` lends them).
 private struct JSONParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func skipWhitespace() {
         while index < bytes.count {
@@ -143,7 +149,10 @@ private struct JSONParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return String(decoding: bytes[start..<index - 1], as: UTF8.self)
+                return String(
+                    decoding: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]),
+                    as: UTF8.self
+                )
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
             index += 1
@@ -217,6 +226,7 @@ private struct JSONParser {
     }
 
     mutating func parseNumber() throws(JSONParseError) -> JSON {
+        if let integer = parseSmallInteger() { return .int(integer) }
         let start = index
         var isInteger = true
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -234,12 +244,43 @@ private struct JSONParser {
                 break
             }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        let text = String(
+            decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]),
+            as: UTF8.self
+        )
         if isInteger, let number = Int64(text) { return .int(number) }
         guard !text.isEmpty, text != "-", let number = Double(text), number.isFinite else {
             index = start
             throw fail("invalid value")
         }
         return .double(number)
+    }
+
+    /// An integer of up to 18 digits, read without making a string; nil, with the index
+    /// unchanged, for anything else (a fraction, an exponent, more digits), which
+    /// `parseNumber` then reads as text.
+    mutating func parseSmallInteger() -> Int64? {
+        var position = index
+        let negative = position < bytes.count && bytes[position] == UInt8(ascii: "-")
+        if negative { position += 1 }
+        let first = position
+        var value: Int64 = 0
+        while position < bytes.count, position - first < 18 {
+            let digit = bytes[position] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            value = value &* 10 &+ Int64(digit)
+            position += 1
+        }
+        guard position > first else { return nil }
+        if position < bytes.count {
+            switch bytes[position] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"),
+                UInt8(ascii: "E"), UInt8(ascii: "+"), UInt8(ascii: "-"):
+                return nil
+            default: break
+            }
+        }
+        index = position
+        return negative ? -value : value
     }
 }

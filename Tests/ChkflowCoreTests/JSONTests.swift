@@ -39,6 +39,44 @@ import Testing
         }
     }
 
+    /// Integers of up to 18 digits are read without a string; these are the edges of that.
+    @Test(arguments: [
+        ("0", JSON.int(0)),
+        ("-0", JSON.int(0)),
+        ("007", JSON.int(7)),
+        ("123456789012345678", JSON.int(123_456_789_012_345_678)),
+        ("-123456789012345678", JSON.int(-123_456_789_012_345_678)),
+        ("9223372036854775807", JSON.int(.max)),
+        ("-9223372036854775808", JSON.int(.min)),
+        ("9223372036854775808", JSON.double(9_223_372_036_854_775_808)),
+        ("[12,-3e2,4.25,5E1]", JSON.array([.int(12), .double(-300), .double(4.25), .double(50)])),
+        (
+            #"{"posix":1796361460840,"n":-1}"#,
+            JSON.object(["posix": .int(1_796_361_460_840), "n": .int(-1)])
+        ),
+    ])
+    func readsNumbers(text: String, expected: JSON) throws {
+        #expect(try JSON.parse(text) == expected)
+    }
+
+    @Test(arguments: [
+        ("-", "invalid JSON at byte 0: invalid value"),
+        ("-x", "invalid JSON at byte 0: invalid value"),
+        ("--1", "invalid JSON at byte 0: invalid value"),
+        ("1-2", "invalid JSON at byte 0: invalid value"),
+        ("1.2.3", "invalid JSON at byte 0: invalid value"),
+        ("12x", "invalid JSON at byte 2: unexpected content after the value"),
+        ("[7 8]", "invalid JSON at byte 3: expected ',' or ']'"),
+    ])
+    func rejectsInvalidNumbers(text: String, message: String) {
+        #expect(throws: JSONParseError.self) { try JSON.parse(text) }
+        do {
+            _ = try JSON.parse(text)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
     @Test func deepNestingIsAnErrorNotACrash() {
         let text = String(repeating: "[", count: 100_000)
         #expect(throws: JSONParseError.self) { try JSON.parse(text) }
