@@ -22,8 +22,6 @@ int chk_move_to_another_core(int *arrived) {
     return current;
 }
 
-int chk_current_core(void) { return sched_getcpu(); }
-
 int chk_allowed_cores(void) {
     cpu_set_t allowed;
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
@@ -36,7 +34,6 @@ int chk_move_to_another_core(int *arrived) {
     (void)arrived;
     return -1;
 }
-int chk_current_core(void) { return -1; }
 int chk_allowed_cores(void) { return -1; }
 
 #endif

@@ -7,9 +7,6 @@
    the core it moved to. */
 int chk_move_to_another_core(int *arrived);
 
-/* The core the calling thread runs on, or -1 where that is not known. */
-int chk_current_core(void);
-
 /* How many cores the calling thread may run on, or -1 where that is not known. */
 int chk_allowed_cores(void);
 
